@@ -1,0 +1,94 @@
+// The neutral chat model: what a surface (OpenAI today, Anthropic later) hands to an upstream,
+// and what the upstream streams back. No surface and no upstream wire format leaks in here.
+
+export type TextPart = { type: 'text'; text: string };
+/** `data` is base64 without a `data:` prefix; `mediaType` is e.g. `image/png`. */
+export type ImagePart = { type: 'image'; mediaType: string; data: string };
+export type ContentPart = TextPart | ImagePart;
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the arguments, as the client sent it. */
+  arguments: string;
+}
+
+export type ChatMessage =
+  | { role: 'user'; content: ContentPart[] }
+  | { role: 'assistant'; content: TextPart[]; toolCalls?: ToolCall[]; reasoning?: string }
+  | { role: 'tool'; toolCallId: string; content: TextPart[]; isError?: boolean };
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments. */
+  parameters?: Record<string, unknown>;
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ReasoningEffort = 'low' | 'medium' | 'high' | 'max';
+
+export interface ChatRequest {
+  /** The upstream's own id of the resolved model. */
+  upstreamModel: string;
+  /** System and developer instructions, in order. */
+  system: string[];
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  maxOutputTokens?: number;
+  reasoning?: { effort: ReasoningEffort; budgetTokens?: number };
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+}
+
+/** What an upstream streams back. Tool-call `index` counts 0, 1, … within one answer. */
+export type ChatEvent =
+  | { type: 'text'; text: string }
+  | { type: 'reasoning'; text: string }
+  | { type: 'tool_call_start'; index: number; id: string; name: string }
+  | { type: 'tool_call_delta'; index: number; argumentsDelta: string }
+  | { type: 'tool_call_end'; index: number }
+  | { type: 'finish'; reason: FinishReason; usage: Usage };
+
+/** Facts about a model that a surface may publish. */
+export interface ModelInfo {
+  id: string;
+  upstreamId: string;
+  /** Unix seconds. */
+  created: number;
+  ownedBy: string;
+  contextWindow: number;
+  /** Other names that select this model. */
+  aliases: string[];
+}
+
+export interface CredentialStatus {
+  found: boolean;
+  usable: boolean;
+  source: string | null;
+  authMethod: string | null;
+  expiresAt: string | null;
+  problem: string | null;
+  fix: string | null;
+}
+
+/**
+ * A chat upstream. `stream` resolves once the upstream has accepted the request (HTTP status
+ * known), so failures before the first byte can still become a plain HTTP error; failures later
+ * are thrown from the iterator. Aborting `signal` must release the upstream connection at once.
+ */
+export interface ChatUpstream {
+  readonly name: string;
+  readonly models: readonly ModelInfo[];
+  stream(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>>;
+  credentialStatus(): CredentialStatus;
+  close(): Promise<void>;
+}

@@ -1,0 +1,201 @@
+import { homedir } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_TOKEN_FILE } from './credentials/token-file.js';
+
+/** Everything ki2api can be told, from environment variables and the matching flags (flags win). */
+export interface Config {
+  port: number;
+  host: string;
+  /** null: auth off. */
+  apiKeys: string[] | null;
+  tokenFile: string;
+  /** True when KIRO_TOKEN_FILE was set explicitly (then a missing file is worth a warning). */
+  tokenFileExplicit: boolean;
+  accessToken: string | undefined;
+  refreshToken: string | undefined;
+  profileArn: string | undefined;
+  region: string;
+  baseUrl: string;
+  authUrl: string;
+  oidcUrl: string;
+  modelAliases: Record<string, string>;
+  logLevel: string;
+  bodyLimit: number;
+  keepAliveMs: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string, fix: string) {
+    super(`${variable}: ${problem}. ${fix}`);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Option {
+  env: string;
+  flag: string;
+  help: string;
+  default?: string;
+  secret?: boolean;
+}
+
+export const OPTIONS = [
+  { env: 'PORT', flag: 'port', default: '8989', help: 'Port to listen on.' },
+  { env: 'HOST', flag: 'host', default: '127.0.0.1', help: 'Interface to listen on (0.0.0.0 for all; Docker sets it).' },
+  { env: 'API_KEY', flag: 'api-key', default: 'ki2api-key-2024', help: 'Client API key, or a comma-separated list; "off" disables auth.', secret: true },
+  { env: 'KIRO_TOKEN_FILE', flag: 'token-file', default: '~/.aws/sso/cache/kiro-auth-token.json', help: "Kiro IDE token file." },
+  { env: 'KIRO_ACCESS_TOKEN', flag: 'access-token', help: 'Kiro access token (instead of the token file).', secret: true },
+  { env: 'KIRO_REFRESH_TOKEN', flag: 'refresh-token', help: 'Kiro refresh token.', secret: true },
+  { env: 'KIRO_PROFILE_ARN', flag: 'profile-arn', help: 'Kiro profile ARN (arn:aws:codewhisperer:<region>:<account>:profile/<id>).' },
+  { env: 'KIRO_REGION', flag: 'region', default: 'us-east-1', help: 'Kiro API region.' },
+  { env: 'KIRO_BASE_URL', flag: 'base-url', default: 'https://runtime.{region}.kiro.dev', help: 'Kiro API; chat is POST {KIRO_BASE_URL}/generateAssistantResponse.' },
+  { env: 'KIRO_AUTH_URL', flag: 'auth-url', default: 'https://prod.{region}.auth.desktop.kiro.dev', help: 'Social-login refresh: POST {KIRO_AUTH_URL}/refreshToken.' },
+  { env: 'KIRO_OIDC_URL', flag: 'oidc-url', default: 'https://oidc.{region}.amazonaws.com', help: 'IdC refresh: POST {KIRO_OIDC_URL}/token.' },
+  { env: 'MODEL_ALIASES', flag: 'model-aliases', help: 'Extra model names: "alias=model,alias2=model2" (or a JSON object).' },
+  { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
+  { env: 'BODY_LIMIT', flag: 'body-limit', default: '20mb', help: 'Largest request body (bytes, or with kb/mb).' },
+  { env: 'STREAM_KEEPALIVE_MS', flag: 'stream-keepalive-ms', default: '5000', help: 'Send ": keep-alive" on a silent stream this often.' },
+  { env: 'KIRO_FIRST_BYTE_TIMEOUT_MS', flag: 'first-byte-timeout-ms', default: '180000', help: 'Give up when Kiro has not answered in this long.' },
+  { env: 'KIRO_IDLE_TIMEOUT_MS', flag: 'idle-timeout-ms', default: '120000', help: 'Give up when a Kiro stream is silent this long.' },
+] as const satisfies readonly Option[];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function helpText(): string {
+  const rows = OPTIONS.map((o) => {
+    const flag = `--${o.flag} <value>`.padEnd(34);
+    const dflt = 'default' in o ? ` (default: ${o.default})` : '';
+    return `  ${flag} ${o.env.padEnd(27)} ${o.help}${dflt}`;
+  });
+  return [
+    'ki2api — OpenAI-compatible API in front of Kiro (Claude through your Kiro login)',
+    '',
+    'Usage: npm start -- [options]      (or: npx tsx src/main.ts [options])',
+    '',
+    'Every option is an environment variable or the matching flag (flags win):',
+    ...rows,
+    '  --help                             Show this help.',
+    '  --version                          Print the version.',
+    '',
+    'Credentials are found by themselves: KIRO_ACCESS_TOKEN if set, else the Kiro IDE token file.',
+    'Docs: http://localhost:8989/docs once running.',
+  ].join('\n');
+}
+
+function integer(variable: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(variable, `"${raw}" is not a whole number from ${min} to ${max}`, `Set ${variable} to e.g. ${min === 1 ? 8989 : min}.`);
+  }
+  return value;
+}
+
+function bytes(variable: string, raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb)?$/i.exec(raw.trim());
+  if (!match) throw new ConfigError(variable, `"${raw}" is not a size`, `Use a number of bytes or e.g. "512kb", "20mb".`);
+  const unit = (match[2] ?? 'b').toLowerCase();
+  return Math.floor(Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1));
+}
+
+function url(variable: string, raw: string): string {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
+    return raw.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(variable, `"${raw}" is not an http(s) URL`, `Set ${variable} to e.g. https://runtime.us-east-1.kiro.dev, or unset it.`);
+  }
+}
+
+function aliases(raw: string | undefined): Record<string, string> {
+  if (!raw?.trim()) return {};
+  const fix = 'Use "alias=model,alias2=model2" or a JSON object, with models from GET /v1/models.';
+  if (raw.trim().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new ConfigError('MODEL_ALIASES', 'is not valid JSON', fix);
+    }
+    if (!parsed || typeof parsed !== 'object' || Object.values(parsed).some((v) => typeof v !== 'string')) {
+      throw new ConfigError('MODEL_ALIASES', 'must map names to model ids (strings)', fix);
+    }
+    return parsed as Record<string, string>;
+  }
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [alias, model, extra] = pair.split('=').map((s) => s.trim());
+    if (!alias || !model || extra !== undefined) throw new ConfigError('MODEL_ALIASES', `"${pair}" is not "alias=model"`, fix);
+    out[alias] = model;
+  }
+  return out;
+}
+
+export type ParsedCli = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
+
+/** Build the config from `env` and `argv`. Throws ConfigError naming the variable at fault. */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }]));
+    flags = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } }, strict: true }).values;
+  } catch (error) {
+    throw new ConfigError('command line', (error as Error).message, 'Run with --help to see the options.');
+  }
+  if (flags.help) return { kind: 'help' };
+  if (flags.version) return { kind: 'version' };
+
+  const value = (option: (typeof OPTIONS)[number]): string | undefined => {
+    const raw = (flags[option.flag] as string | undefined) ?? env[option.env];
+    if (raw !== undefined && raw.trim() !== '') return raw.trim();
+    return 'default' in option ? option.default : undefined;
+  };
+  const get = (name: (typeof OPTIONS)[number]['env']) => value(OPTIONS.find((o) => o.env === name)!);
+
+  const region = get('KIRO_REGION')!;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new ConfigError('KIRO_REGION', `"${region}" is not an AWS region`, 'Use us-east-1 or eu-central-1.');
+  }
+  const withRegion = (s: string) => s.replaceAll('{region}', region);
+
+  const apiKeyRaw = get('API_KEY')!;
+  const apiKeys = apiKeyRaw.toLowerCase() === 'off' ? null : apiKeyRaw.split(',').map((k) => k.trim()).filter(Boolean);
+  if (apiKeys && apiKeys.length === 0) throw new ConfigError('API_KEY', 'holds no key', 'Set one key, a comma-separated list, or "off".');
+
+  const profileArn = get('KIRO_PROFILE_ARN');
+  if (profileArn && !/^arn:aws:codewhisperer:[a-z0-9-]+:\d+:profile\/\S+$/.test(profileArn)) {
+    throw new ConfigError('KIRO_PROFILE_ARN', 'is not a profile ARN', 'It looks like arn:aws:codewhisperer:us-east-1:123456789012:profile/ABCDEF; copy it from the Kiro token file, or unset it.');
+  }
+
+  const logLevel = get('LOG_LEVEL')!.toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not a level`, `Use one of ${LOG_LEVELS.join(', ')}.`);
+
+  const tokenFileRaw = (flags['token-file'] as string | undefined) ?? env.KIRO_TOKEN_FILE;
+  const tokenFile = tokenFileRaw?.trim() ? tokenFileRaw.trim().replace(/^~(?=$|[/\\])/, homedir()) : DEFAULT_TOKEN_FILE;
+
+  return {
+    kind: 'run',
+    config: {
+      port: integer('PORT', get('PORT')!, 1, 65535),
+      host: get('HOST')!,
+      apiKeys,
+      tokenFile,
+      tokenFileExplicit: Boolean(tokenFileRaw?.trim()),
+      accessToken: get('KIRO_ACCESS_TOKEN'),
+      refreshToken: get('KIRO_REFRESH_TOKEN'),
+      profileArn,
+      region,
+      baseUrl: url('KIRO_BASE_URL', withRegion(get('KIRO_BASE_URL')!)),
+      authUrl: url('KIRO_AUTH_URL', withRegion(get('KIRO_AUTH_URL')!)),
+      oidcUrl: url('KIRO_OIDC_URL', withRegion(get('KIRO_OIDC_URL')!)),
+      modelAliases: aliases(get('MODEL_ALIASES')),
+      logLevel,
+      bodyLimit: bytes('BODY_LIMIT', get('BODY_LIMIT')!),
+      keepAliveMs: integer('STREAM_KEEPALIVE_MS', get('STREAM_KEEPALIVE_MS')!, 10, 600_000),
+      firstByteTimeoutMs: integer('KIRO_FIRST_BYTE_TIMEOUT_MS', get('KIRO_FIRST_BYTE_TIMEOUT_MS')!, 1000, 3_600_000),
+      idleTimeoutMs: integer('KIRO_IDLE_TIMEOUT_MS', get('KIRO_IDLE_TIMEOUT_MS')!, 1000, 3_600_000),
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { GatewayError } from '../chat/errors.js';
+import { countTokens } from '../chat/tokens.js';
+import type { ChatEvent, FinishReason } from '../chat/types.js';
+import type { KiroFrame } from './wire.js';
+
+// Kiro frames → neutral events (kiro-protocol.md §5.2–5.4). Deltas pass through unchanged, even
+// when one repeats the previous one: Kiro sends pure increments, and a repeat is real text.
+
+interface OpenTool {
+  index: number;
+  id: string;
+  arguments: string;
+}
+
+const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+export class KiroEventTranslator {
+  private output = '';
+  private reasoning = '';
+  private toolArguments = '';
+  private toolCount = 0;
+  private openTool: OpenTool | undefined;
+  private readonly closedToolIds = new Set<string>();
+  private finishReason: FinishReason | undefined;
+  private done = false;
+
+  /** @param promptTokens counted lazily, at the end, so it never delays the first token. */
+  constructor(private readonly promptTokens: () => number) {}
+
+  /** True once a frame ended the answer (e.g. the output hit Kiro's length limit). */
+  get finished(): boolean {
+    return this.done;
+  }
+
+  translate(frame: KiroFrame): ChatEvent[] {
+    if (this.done) return [];
+    if (frame.messageType === 'exception' || frame.messageType === 'error') return this.onException(frame);
+    const p = frame.payload;
+    switch (frame.eventType) {
+      case 'assistantResponseEvent': {
+        const text = asString(p.content);
+        if (!text || p.followupPrompt !== undefined) return [];
+        this.output += text;
+        return [...this.closeTool(), { type: 'text', text }];
+      }
+      case 'reasoningContentEvent': {
+        const text = asString(p.text);
+        if (!text) return [];
+        this.reasoning += text;
+        return [{ type: 'reasoning', text }];
+      }
+      case 'toolUseEvent':
+        return this.onToolUse(p);
+      case 'contextUsageEvent': {
+        const percentage = typeof p.contextUsagePercentage === 'number' ? p.contextUsagePercentage : 0;
+        if (percentage >= 100) this.finishReason ??= 'length';
+        return [];
+      }
+      default:
+        // meteringEvent, metadataEvent, followupPromptEvent, …: nothing a client needs.
+        return [];
+    }
+  }
+
+  /** Call at the end of the byte stream. */
+  finish(): ChatEvent[] {
+    const events = this.closeTool();
+    const reason: FinishReason = this.finishReason ?? (this.toolCount > 0 ? 'tool_calls' : 'stop');
+    this.done = true;
+    const completion = this.output + this.reasoning + this.toolArguments;
+    return [
+      ...events,
+      {
+        type: 'finish',
+        reason,
+        usage: {
+          promptTokens: this.promptTokens(),
+          completionTokens: countTokens(completion),
+          reasoningTokens: countTokens(this.reasoning),
+        },
+      },
+    ];
+  }
+
+  private onException(frame: KiroFrame): ChatEvent[] {
+    const name = frame.exceptionType ?? frame.errorCode ?? 'UnknownException';
+    if (name === 'ContentLengthExceededException') {
+      this.finishReason = 'length';
+      return this.finish();
+    }
+    const detail = asString(frame.payload.message) ?? '';
+    if (/Throttl/i.test(name)) throw new GatewayError('rate_limit', `Kiro throttled the answer mid-stream (${name}). ${detail}`.trim(), { code: 'rate_limit_exceeded' });
+    throw new GatewayError('upstream', `Kiro failed mid-answer with ${name}${detail ? `: ${detail}` : ''}`, { code: 'upstream_error' });
+  }
+
+  private onToolUse(p: Record<string, unknown>): ChatEvent[] {
+    const id = asString(p.toolUseId);
+    const events: ChatEvent[] = [];
+    if (id && this.closedToolIds.has(id)) return events;
+    if (id && this.openTool?.id !== id) {
+      events.push(...this.closeTool());
+      const name = asString(p.name) ?? 'unknown_tool';
+      this.openTool = { index: this.toolCount++, id, arguments: '' };
+      events.push({ type: 'tool_call_start', index: this.openTool.index, id, name });
+    }
+    const tool = this.openTool;
+    if (!tool) return events;
+    let fragment = '';
+    if (typeof p.input === 'string') fragment = p.input;
+    else if (p.input && typeof p.input === 'object' && tool.arguments === '') fragment = JSON.stringify(p.input);
+    if (fragment) {
+      tool.arguments += fragment;
+      events.push({ type: 'tool_call_delta', index: tool.index, argumentsDelta: fragment });
+    }
+    if (p.stop === true) events.push(...this.closeTool());
+    return events;
+  }
+
+  /** End the open tool call; its arguments must be complete JSON. */
+  private closeTool(): ChatEvent[] {
+    const tool = this.openTool;
+    if (!tool) return [];
+    this.openTool = undefined;
+    this.closedToolIds.add(tool.id);
+    const events: ChatEvent[] = [];
+    if (tool.arguments.trim() === '') {
+      tool.arguments = '{}';
+      events.push({ type: 'tool_call_delta', index: tool.index, argumentsDelta: '{}' });
+    } else {
+      try {
+        JSON.parse(tool.arguments);
+      } catch {
+        throw new GatewayError(
+          'upstream',
+          `Kiro cut off the input of tool call ${tool.id} (${tool.arguments.length} characters, not valid JSON). ` +
+            'The tool input was truncated; ask the model to write smaller pieces.',
+          { code: 'tool_input_truncated' },
+        );
+      }
+    }
+    this.toolArguments += tool.arguments;
+    events.push({ type: 'tool_call_end', index: tool.index });
+    return events;
+  }
+}

@@ -1,0 +1,21 @@
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+/**
+ * JSON lines for machines; readable lines when a person watches a terminal.
+ * Secrets never reach a logger call, and these paths are redacted as a second line of defence.
+ */
+export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
+  const options = {
+    level,
+    base: undefined,
+    redact: {
+      paths: ['*.authorization', '*.accessToken', '*.refreshToken', '*.clientSecret', '*.apiKey', 'req.headers.authorization', 'req.headers["x-api-key"]'],
+      censor: '[redacted]',
+    },
+  };
+  const isTerminal = destination === process.stdout && process.stdout.isTTY;
+  return isTerminal ? pino(options, pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' })) : pino(options, destination);
+}

@@ -1,0 +1,89 @@
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { createGateway } from './gateway.js';
+import { createLogger, type Logger } from './logger.js';
+import { VERSION } from './version.js';
+
+/** Start the gateway; resolves once it listens. */
+export async function start(config: Config, logger: Logger): Promise<{ server: Server; close: () => Promise<void> }> {
+  let gateway;
+  try {
+    gateway = createGateway(config, logger);
+  } catch (error) {
+    // An alias pointing at an unknown model is a config error too.
+    throw new ConfigError('MODEL_ALIASES', (error as Error).message, 'Point each alias at a model id from GET /v1/models.');
+  }
+  const server = gateway.app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(new ConfigError('PORT', `port ${config.port} on ${config.host} is already in use`, 'Stop the other process, or set PORT (or --port) to a free port.'));
+      } else reject(error);
+    });
+  });
+  // Streams can be long: no whole-request timeout, but drop idle keep-alive sockets.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  logger.info(`ki2api ${VERSION} listening on ${url} (docs: ${url}/docs)`);
+  if (config.apiKeys === null) logger.warn('API_KEY=off: AUTHENTICATION IS DISABLED. Anyone who can reach this port can use your Kiro account.');
+  else if (config.apiKeys.includes('ki2api-key-2024') && config.host !== '127.0.0.1' && config.host !== 'localhost') {
+    logger.warn(`Listening on ${config.host} with the public default API key: set API_KEY to a secret of your own.`);
+  }
+  const credentials = gateway.upstream.credentialStatus();
+  if (credentials.usable) logger.info(`Kiro credentials: ${credentials.source} (${credentials.authMethod ?? 'token'})`);
+  else logger.warn(`No usable Kiro credentials (${credentials.problem}). ${credentials.fix ?? ''} Chat requests answer 503 until then.`);
+
+  return {
+    server,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await gateway.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = loadConfig(process.env, process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`ki2api: configuration error — ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (parsed.kind === 'help') return void console.log(helpText());
+  if (parsed.kind === 'version') return void console.log(VERSION);
+
+  const logger = createLogger(parsed.config.logLevel);
+  let running;
+  try {
+    running = await start(parsed.config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      logger.fatal(`configuration error — ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const stop = (signal: string) => {
+    logger.info(`${signal}: shutting down`);
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isEntry) void main();

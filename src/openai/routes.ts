@@ -1,0 +1,122 @@
+import { initServer } from '@ts-rest/express';
+import type { Request, Response } from 'express';
+import { contract, type ChatCompletionRequest, type Health, type Model } from '../../contract/index.js';
+import { GatewayError } from '../chat/errors.js';
+import type { ModelCatalog } from '../chat/models.js';
+import type { ChatUpstream, ModelInfo } from '../chat/types.js';
+import { asGatewayError, toErrorResponse } from '../http/errors.js';
+import { sseBody } from '../http/sse.js';
+import type { Logger } from '../logger.js';
+import { toChatRequest } from './request.js';
+import { ChunkEncoder, collectCompletion, completionId, unixSeconds } from './response.js';
+
+export interface OpenAIRouteDeps {
+  upstream: ChatUpstream;
+  catalog: ModelCatalog;
+  logger: Logger;
+  version: string;
+  startedAt: number;
+  /** Keep-alive interval for streams, and how long to wait for Kiro before committing to a stream. */
+  keepAliveMs: number;
+}
+
+const toModel = (name: string, model: ModelInfo): Model => ({ id: name, object: 'model', created: model.created, owned_by: model.ownedBy });
+
+const modelNotFound = (name: string) =>
+  new GatewayError('not_found', `The model \`${name}\` does not exist. GET /v1/models lists the available models.`, {
+    param: 'model',
+    code: 'model_not_found',
+  });
+
+const clientGone = () => new GatewayError('invalid_request', 'The client closed the connection.', { code: 'client_closed' });
+
+/** Wait for `promise` at most `ms`; true if it settled (fulfilled or rejected) in time. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createOpenAIRouter(deps: OpenAIRouteDeps) {
+  const s = initServer();
+
+  async function createChatCompletion(body: ChatCompletionRequest, req: Request, res: Response) {
+    const model = deps.catalog.resolve(body.model);
+    if (!model) throw modelNotFound(body.model);
+    const chatRequest = toChatRequest(body, model);
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort(clientGone());
+    });
+    const id = completionId();
+    const created = unixSeconds();
+    const opened = deps.upstream.stream(chatRequest, controller.signal);
+
+    if (!body.stream) {
+      const completion = await collectCompletion(await opened, id, body.model, created);
+      return { status: 200 as const, body: completion };
+    }
+
+    // Give Kiro a moment to accept or refuse, so a refusal is still a plain HTTP error that clients
+    // retry by status. Past that, commit to the stream and keep it alive while Kiro thinks.
+    opened.catch(() => undefined);
+    if (await settlesWithin(opened, deps.keepAliveMs)) await opened;
+    const encoder = new ChunkEncoder(id, body.model, created, body.stream_options?.include_usage === true);
+    async function* chunks() {
+      yield encoder.start();
+      for await (const event of await opened) yield* encoder.encode(event);
+    }
+    const stream = sseBody(
+      res,
+      chunks(),
+      {
+        keepAliveMs: deps.keepAliveMs,
+        errorEvent: (error) => toErrorResponse(asGatewayError(error, deps.logger)),
+      },
+      () => controller.abort(clientGone()),
+    );
+    return { status: 200 as const, body: stream as never };
+  }
+
+  const health = async (): Promise<{ status: 200; body: Health }> => {
+    const credentials = deps.upstream.credentialStatus();
+    return {
+      status: 200,
+      body: {
+        status: credentials.usable ? 'ok' : 'degraded',
+        version: deps.version,
+        uptime_seconds: Math.floor((Date.now() - deps.startedAt) / 1000),
+        upstream: deps.upstream.name,
+        credentials: {
+          found: credentials.found,
+          usable: credentials.usable,
+          source: credentials.source,
+          auth_method: credentials.authMethod,
+          expires_at: credentials.expiresAt,
+          problem: credentials.problem,
+          fix: credentials.fix,
+        },
+      },
+    };
+  };
+
+  return s.router(contract, {
+    createChatCompletion: async ({ body, req, res }) => createChatCompletion(body, req, res),
+    listModels: async () => ({
+      status: 200,
+      body: { object: 'list', data: deps.catalog.entries().map(({ name, model }) => toModel(name, model)) },
+    }),
+    retrieveModel: async ({ params }) => {
+      const model = deps.catalog.resolve(params.model);
+      if (!model) throw modelNotFound(params.model);
+      const name = deps.catalog.entries().find((e) => e.name.toLowerCase() === params.model.toLowerCase())?.name ?? params.model;
+      return { status: 200, body: toModel(name, model) };
+    },
+    health,
+    healthz: health,
+  });
+}

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import type { SimEvent } from './scenario.js';
+
+// The simulator's own answers (demo, and tests that need no script). They say plainly that they
+// are simulated. With tools declared and no tool result yet, the "model" calls the first tool;
+// once results arrive, it answers with text, so agent loops run end to end.
+
+type Json = Record<string, unknown>;
+
+function sampleValue(schema: Json | undefined): unknown {
+  switch (schema?.type) {
+    case 'string':
+      return Array.isArray(schema.enum) && schema.enum.length > 0 ? schema.enum[0] : 'example';
+    case 'integer':
+    case 'number':
+      return 1;
+    case 'boolean':
+      return true;
+    case 'array':
+      return [sampleValue(schema.items as Json | undefined)];
+    case 'object':
+      return sampleObject(schema);
+    default:
+      return 'example';
+  }
+}
+
+function sampleObject(schema: Json | undefined): Json {
+  const properties = (schema?.properties ?? {}) as Record<string, Json>;
+  const required = Array.isArray(schema?.required) ? (schema.required as string[]) : Object.keys(properties);
+  return Object.fromEntries(required.filter((k) => k in properties).map((k) => [k, sampleValue(properties[k])]));
+}
+
+/** Cut `text` into n roughly equal string fragments (n ≥ 1). */
+function fragments(text: string, n: number): string[] {
+  const size = Math.max(1, Math.ceil(text.length / n));
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length > 0 ? out : [''];
+}
+
+const words = (text: string): string[] => text.match(/\S+\s*/g) ?? [text];
+
+export function simulatedAnswer(body: unknown): SimEvent[] {
+  const state = (body as Json)?.conversationState as Json | undefined;
+  const current = ((state?.currentMessage as Json | undefined)?.userInputMessage ?? {}) as Json;
+  const context = (current.userInputMessageContext ?? {}) as Json;
+  const tools = (context.tools ?? []) as { toolSpecification: { name: string; inputSchema?: { json?: Json } } }[];
+  const toolResults = (context.toolResults ?? []) as { content?: { text?: string }[] }[];
+  const userText = typeof current.content === 'string' ? current.content : '';
+  const tail = [{ metering: 0.0125 }, { contextUsage: 1.5 }];
+
+  if (tools.length > 0 && toolResults.length === 0) {
+    const tool = tools[0]!.toolSpecification;
+    const input = JSON.stringify(sampleObject(tool.inputSchema?.json));
+    const toolUseId = `tooluse_${randomBytes(8).toString('hex')}`;
+    return [
+      { text: `(Simulated Kiro) Calling ${tool.name}.` },
+      ...fragments(input, 3).map((fragment) => ({ toolUse: { name: tool.name, toolUseId, input: fragment } })),
+      { toolUse: { name: tool.name, toolUseId, stop: true } },
+      ...tail,
+    ];
+  }
+
+  const results = toolResults.flatMap((r) => r.content ?? []).map((c) => c.text ?? '').join(' ');
+  const quoted = (results || userText).replace(/\s+/g, ' ').trim().slice(-160);
+  const answer =
+    `This is a simulated answer from the ki2api Kiro simulator; no real model was called. ` +
+    (results ? `I received the tool results: "${quoted}".` : `You said: "${quoted}".`);
+  return [...words(answer).map((text) => ({ text })), ...tail];
+}

@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { encodeEvent, encodeException } from '../kiro/eventstream.js';
+import type { RecordedRequest, Scenario, SimEvent } from './scenario.js';
+import { simulatedAnswer } from './responder.js';
+import { findViolation } from './strict.js';
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  /** Reject requests that break Kiro's hidden rules with Kiro's own 400. */
+  strict?: boolean;
+  /** Delay between frames of the default answer (the demo uses this to look like a live model). */
+  answerDelayMs?: number;
+}
+
+export interface RefreshBehaviour {
+  /** Answer 400 invalid_grant: the refresh token is dead. */
+  deadRefreshToken?: boolean;
+  /** Answer with this HTTP status (e.g. 500) instead. */
+  status?: number;
+  /** Issue a new refresh token with every refresh. */
+  rotate?: boolean;
+  expiresIn?: number;
+  delayMs?: number;
+}
+
+export function frameFor(event: SimEvent): Uint8Array {
+  if ('raw' in event) return event.raw;
+  if ('text' in event) return encodeEvent('assistantResponseEvent', { content: event.text });
+  if ('toolUse' in event) return encodeEvent('toolUseEvent', event.toolUse);
+  if ('reasoning' in event) return encodeEvent('reasoningContentEvent', { text: event.reasoning });
+  if ('contextUsage' in event) return encodeEvent('contextUsageEvent', { contextUsagePercentage: event.contextUsage });
+  if ('metering' in event) return encodeEvent('meteringEvent', { unit: 'credit', unitPlural: 'credits', usage: event.metering });
+  return encodeException(event.exception, event.message ?? '');
+}
+
+function pieces(frames: Uint8Array[], split: Scenario['split']): Buffer[] {
+  if (split === undefined || split === 'frame') return frames.map((f) => Buffer.from(f));
+  const all = Buffer.concat(frames);
+  if (split === 'whole') return [all];
+  const cuts = typeof split === 'number' ? Array.from({ length: Math.ceil(all.length / split) - 1 }, (_, i) => (i + 1) * split) : split;
+  const out: Buffer[] = [];
+  let start = 0;
+  for (const cut of [...cuts.filter((c) => c > 0 && c < all.length).sort((a, b) => a - b), all.length]) {
+    if (cut > start) out.push(all.subarray(start, cut));
+    start = cut;
+  }
+  return out;
+}
+
+/**
+ * A fake Kiro that speaks the real wire protocol: JSON in, AWS event-stream frames out, plus the
+ * two token-refresh endpoints. Scripted per call with `enqueue`, or answers on its own.
+ */
+export class KiroSimulator {
+  readonly requests: RecordedRequest[] = [];
+  readonly refreshCalls: { path: string; body: Record<string, unknown> }[] = [];
+  refresh: RefreshBehaviour = {};
+  /** When set, chat calls must carry one of these bearer tokens or get Kiro's 403. */
+  validTokens: Set<string> | undefined;
+  /** Connections whose response was closed before it finished (the client or gateway aborted). */
+  abortedResponses = 0;
+  strict: boolean;
+  private readonly queue: Scenario[] = [];
+  private server: Server | undefined;
+  private issued = 0;
+
+  constructor(private readonly options: SimulatorOptions = {}) {
+    this.strict = options.strict ?? false;
+  }
+
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('simulator not started');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** Script the next calls, in order. Unscripted calls get the default simulated answer. */
+  enqueue(...scenarios: Scenario[]): void {
+    this.queue.push(...scenarios);
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve));
+    return this;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return this.json(res, 400, { message: 'Improperly formed request.', reason: null });
+    }
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (req.method === 'POST' && path === '/generateAssistantResponse') return this.chat(req, res, body);
+    if (req.method === 'POST' && (path === '/refreshToken' || path === '/token')) return this.refreshToken(res, path, body as Record<string, unknown>);
+    return this.json(res, 404, { message: `no route ${req.method} ${path}` });
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  private async chat(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const recorded: RecordedRequest = { path: '/generateAssistantResponse', headers: req.headers, body };
+    this.requests.push(recorded);
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (this.validTokens && (!token || !this.validTokens.has(token))) {
+      return this.json(res, 403, { message: 'The bearer token included in the request is invalid.', reason: null });
+    }
+    if (this.strict) {
+      const violation = findViolation(body);
+      if (violation) {
+        recorded.violation = violation;
+        return this.json(res, 400, { message: 'Improperly formed request.', reason: null });
+      }
+    }
+    const scenario = this.queue.shift() ?? { events: simulatedAnswer(body), delayMs: this.options.answerDelayMs ?? 0 };
+    if (scenario.firstByteDelayMs) await sleep(scenario.firstByteDelayMs);
+    if (scenario.status && scenario.status !== 200) {
+      return this.json(res, scenario.status, scenario.errorBody ?? { message: `simulated HTTP ${scenario.status}`, reason: null }, scenario.headers);
+    }
+    res.on('close', () => {
+      if (!res.writableFinished) this.abortedResponses++;
+    });
+    res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', ...scenario.headers });
+    res.flushHeaders();
+    const frames = (scenario.events ?? []).map(frameFor).map((frame, i) => {
+      if (i !== scenario.corruptFrame) return frame;
+      const copy = Buffer.from(frame);
+      copy[copy.length - 1] = copy[copy.length - 1]! ^ 0xff;
+      return copy;
+    });
+    let sent = 0;
+    for (const [i, piece] of pieces(frames, scenario.split).entries()) {
+      if (res.destroyed) return;
+      if (i > 0 && scenario.delayMs) await sleep(scenario.delayMs);
+      if (scenario.cutAfterBytes !== undefined && sent + piece.length > scenario.cutAfterBytes) {
+        res.write(piece.subarray(0, scenario.cutAfterBytes - sent));
+        await sleep(5);
+        res.socket?.destroy();
+        return;
+      }
+      res.write(piece);
+      sent += piece.length;
+    }
+    if (scenario.hang) return;
+    res.end();
+  }
+
+  private async refreshToken(res: ServerResponse, path: string, body: Record<string, unknown>): Promise<void> {
+    this.refreshCalls.push({ path, body });
+    const behaviour = this.refresh;
+    if (behaviour.delayMs) await sleep(behaviour.delayMs);
+    if (behaviour.status) return this.json(res, behaviour.status, { message: `simulated HTTP ${behaviour.status}` });
+    if (behaviour.deadRefreshToken) {
+      return this.json(res, 400, { error: 'invalid_grant', error_description: 'Invalid refresh token provided', message: 'Invalid refresh token provided' });
+    }
+    const refreshToken = typeof body.refreshToken === 'string' ? body.refreshToken : '';
+    if (!refreshToken) return this.json(res, 400, { error: 'invalid_request', message: 'refreshToken is required' });
+    this.issued++;
+    const accessToken = `sim-access-${this.issued}`;
+    this.validTokens?.add(accessToken);
+    const answer: Record<string, unknown> = { accessToken, expiresIn: behaviour.expiresIn ?? 3600 };
+    if (behaviour.rotate) answer.refreshToken = `sim-refresh-${this.issued}`;
+    if (path === '/refreshToken') answer.profileArn = 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR';
+    else answer.tokenType = 'Bearer';
+    return this.json(res, 200, answer);
+  }
+}
