@@ -20,6 +20,15 @@ export const ModelListSchema = extendApi(
     object: z.literal('list'),
     data: z.array(ModelSchema),
   }),
-  { title: 'ListModelsResponse' },
+  {
+    title: 'ListModelsResponse',
+    example: {
+      object: 'list',
+      data: [
+        { id: 'claude-sonnet-4-5-20250929', object: 'model', created: 1759104000, owned_by: 'anthropic' },
+        { id: 'gpt-4o', object: 'model', created: 1759104000, owned_by: 'anthropic' },
+      ],
+    },
+  },
 );
 export type ModelList = z.infer<typeof ModelListSchema>;

@@ -4,6 +4,7 @@ import { contract, type RouteMeta } from '../contract/index.js';
 import { buildOpenApiDocument } from '../contract/openapi.js';
 import type { ModelCatalog } from './chat/models.js';
 import type { ChatUpstream } from './chat/types.js';
+import { accessLog } from './http/access-log.js';
 import { createKeyChecker } from './http/auth.js';
 import { docsRouter } from './http/docs.js';
 import { errorHandler, notFoundHandler, sendError, validationError } from './http/errors.js';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(accessLog(deps.logger));
   // Parse JSON whatever the content type says: `curl -d` sends form-urlencoded by default.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
   app.use(canonicalPaths);

@@ -33,6 +33,7 @@ export function asGatewayError(error: unknown, logger: Logger): GatewayError {
 }
 
 export function sendError(res: Response, error: GatewayError): void {
+  res.locals.errorCode = error.code ?? error.kind;
   if (error.retryAfter !== undefined) res.setHeader('retry-after', String(error.retryAfter));
   res.status(error.status).json(toErrorResponse(error));
 }

@@ -75,7 +75,11 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
       chunks(),
       {
         keepAliveMs: deps.keepAliveMs,
-        errorEvent: (error) => toErrorResponse(asGatewayError(error, deps.logger)),
+        errorEvent: (error) => {
+          const gatewayError = asGatewayError(error, deps.logger);
+          res.locals.errorCode = gatewayError.code ?? gatewayError.kind;
+          return toErrorResponse(gatewayError);
+        },
       },
       () => controller.abort(clientGone()),
     );

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { ConfigError, helpText, loadConfig, OPTIONS } from '../src/config.js';
+import { DEFAULT_TOKEN_FILE } from '../src/credentials/token-file.js';
+
+const run = (env: Record<string, string> = {}, argv: string[] = []) => {
+  const parsed = loadConfig(env, argv);
+  assert.equal(parsed.kind, 'run');
+  return (parsed as Extract<typeof parsed, { kind: 'run' }>).config;
+};
+
+describe('configuration', () => {
+  it('has working defaults with nothing set', () => {
+    const config = run();
+    assert.equal(config.port, 8989);
+    assert.deepEqual(config.apiKeys, ['ki2api-key-2024']);
+    assert.equal(config.tokenFile, DEFAULT_TOKEN_FILE);
+    assert.equal(config.baseUrl, 'https://runtime.us-east-1.kiro.dev');
+    assert.equal(config.authUrl, 'https://prod.us-east-1.auth.desktop.kiro.dev');
+    assert.equal(config.oidcUrl, 'https://oidc.us-east-1.amazonaws.com');
+  });
+
+  it('derives the URLs from KIRO_REGION and lets flags win over the environment', () => {
+    const config = run({ KIRO_REGION: 'eu-central-1', PORT: '1000' }, ['--port', '2000', '--api-key', 'a, b']);
+    assert.equal(config.baseUrl, 'https://runtime.eu-central-1.kiro.dev');
+    assert.equal(config.port, 2000);
+    assert.deepEqual(config.apiKeys, ['a', 'b']);
+  });
+
+  it('turns auth off with API_KEY=off and parses MODEL_ALIASES in both forms', () => {
+    assert.equal(run({ API_KEY: 'off' }).apiKeys, null);
+    assert.deepEqual(run({ MODEL_ALIASES: 'fast=claude-haiku-4-5, smart = claude-opus-4-5' }).modelAliases, { fast: 'claude-haiku-4-5', smart: 'claude-opus-4-5' });
+    assert.deepEqual(run({ MODEL_ALIASES: '{"fast":"claude-haiku-4-5"}' }).modelAliases, { fast: 'claude-haiku-4-5' });
+  });
+
+  const bad: [Record<string, string>, string][] = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ KIRO_REGION: 'mars' }, 'KIRO_REGION'],
+    [{ KIRO_BASE_URL: 'ftp://x' }, 'KIRO_BASE_URL'],
+    [{ KIRO_PROFILE_ARN: 'nope' }, 'KIRO_PROFILE_ARN'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ BODY_LIMIT: 'huge' }, 'BODY_LIMIT'],
+    [{ MODEL_ALIASES: 'justaname' }, 'MODEL_ALIASES'],
+    [{ API_KEY: ' , ' }, 'API_KEY'],
+  ];
+  for (const [env, variable] of bad) {
+    it(`names ${variable} when ${JSON.stringify(env)} is bad`, () => {
+      assert.throws(() => loadConfig(env, []), (e: Error) => e instanceof ConfigError && e.message.startsWith(`${variable}:`));
+    });
+  }
+
+  it('rejects unknown flags and lists every option in --help', () => {
+    assert.throws(() => loadConfig({}, ['--prot', '1']), ConfigError);
+    assert.equal(loadConfig({}, ['--help']).kind, 'help');
+    for (const option of OPTIONS) assert.ok(helpText().includes(option.env) && helpText().includes(`--${option.flag}`), option.env);
+  });
+
+  it('the real CLI prints help, and exits 2 naming the variable on a bad value', () => {
+    const help = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--help'], { encoding: 'utf8' });
+    assert.match(help, /KIRO_TOKEN_FILE/);
+    const failed = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { encoding: 'utf8', env: { ...process.env, PORT: 'abc' } });
+    assert.equal(failed.status, 2);
+    assert.match(failed.stderr, /PORT: "abc" is not a whole number/);
+  });
+});

@@ -1,0 +1,82 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { loadConfig, type Config } from '../src/config.js';
+import { createGateway, type Gateway } from '../src/gateway.js';
+import { createLogger } from '../src/logger.js';
+import { KiroSimulator, type SimulatorOptions } from '../src/simulator/server.js';
+
+export const API_KEY = 'test-key-0123456789';
+export const ACCESS_TOKEN = 'aoa-test-access-token-SECRET-4242';
+
+export interface Stack {
+  sim: KiroSimulator;
+  gateway: Gateway;
+  server: Server;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  config: Config;
+  /** Everything the gateway logged. */
+  logs(): string;
+  close(): Promise<void>;
+}
+
+/** Simulator + real gateway on loopback ports. `env` overrides the test defaults. */
+export async function startStack(env: Record<string, string | undefined> = {}, simOptions: SimulatorOptions = {}): Promise<Stack> {
+  const sim = await new KiroSimulator(simOptions).start();
+  const parsed = loadConfig(
+    {
+      API_KEY,
+      KIRO_ACCESS_TOKEN: ACCESS_TOKEN,
+      KIRO_PROFILE_ARN: 'arn:aws:codewhisperer:us-east-1:123456789012:profile/TESTPROFILE',
+      KIRO_BASE_URL: sim.url,
+      KIRO_AUTH_URL: sim.url,
+      KIRO_OIDC_URL: sim.url,
+      STREAM_KEEPALIVE_MS: '1000',
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+    [],
+  );
+  if (parsed.kind !== 'run') throw new Error('unexpected CLI mode');
+  const sink = new PassThrough();
+  let logText = '';
+  sink.on('data', (chunk: Buffer) => (logText += chunk.toString()));
+  const gateway = createGateway(parsed.config, createLogger(parsed.config.logLevel, sink));
+  const server = gateway.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    sim,
+    gateway,
+    server,
+    url,
+    config: parsed.config,
+    logs: () => logText,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close();
+      await sim.close();
+    },
+  };
+}
+
+export const authHeaders = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+
+/** POST a chat request with fetch; returns status, headers and the raw body text. */
+export async function postChat(url: string, body: unknown, headers: Record<string, string> = authHeaders) {
+  const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) });
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+/** The JSON payloads of an SSE body, `[DONE]` included as the string. Comments are dropped. */
+export function sseEvents(text: string): unknown[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.startsWith('data: '))
+    .map((block) => block.slice(6))
+    .map((data) => (data === '[DONE]' ? data : JSON.parse(data)));
+}
+
+export const userMessage = (content: string) => ({ model: 'claude-sonnet-4-5-20250929', messages: [{ role: 'user', content }] });
