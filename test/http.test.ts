@@ -104,6 +104,16 @@ describe('HTTP surface against the simulator', () => {
         null,
       ],
       [
+        'a malformed %-escape in the path',
+        async () => {
+          const r = await fetch(`${stack.url}/v1/models/%E0%A4%A`, { headers: authHeaders });
+          return { status: r.status, text: await r.text() };
+        },
+        400,
+        'bad_request',
+        null,
+      ],
+      [
         'an unknown model id on retrieve',
         async () => {
           const r = await fetch(`${stack.url}/v1/models/nope`, { headers: authHeaders });

@@ -62,6 +62,11 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   );
 };
 
+const isClientHttpError = (error: unknown): boolean => {
+  const status = (error as { status?: unknown; statusCode?: unknown })?.status ?? (error as { statusCode?: unknown })?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+};
+
 /** Express's last handler: body-parser failures and anything a route threw. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
@@ -82,6 +87,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       );
     } else if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
       sendError(res, new GatewayError('invalid_request', (error as Error).message, { code: 'unsupported_encoding' }));
+    } else if (!isGatewayError(error) && isClientHttpError(error)) {
+      // Express and body-parser flag the client's own mistakes (e.g. a malformed %-escape in the path).
+      sendError(res, new GatewayError('invalid_request', `Bad request: ${(error as Error).message}`, { code: 'bad_request' }));
     } else {
       sendError(res, asGatewayError(error, logger));
     }
