@@ -2,6 +2,7 @@ import { createExpressEndpoints } from '@ts-rest/express';
 import express, { type Express, type RequestHandler } from 'express';
 import { contract, type RouteMeta } from '../contract/index.js';
 import { buildOpenApiDocument } from '../contract/openapi.js';
+import type { ImageLoader } from './chat/images.js';
 import type { ModelCatalog } from './chat/models.js';
 import type { ChatUpstream } from './chat/types.js';
 import { accessLog } from './http/access-log.js';
@@ -21,6 +22,7 @@ export interface AppDeps {
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
   keepAliveMs: number;
+  loadImage?: ImageLoader;
   startedAt?: number;
 }
 
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
     version: VERSION,
     startedAt: deps.startedAt ?? Date.now(),
     keepAliveMs: deps.keepAliveMs,
+    ...(deps.loadImage && { loadImage: deps.loadImage }),
   });
   createExpressEndpoints(contract, router, app, {
     logInitialization: false,

@@ -24,6 +24,9 @@ export interface Config {
   keepAliveMs: number;
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Largest image the gateway downloads for an http(s) image URL; 0 turns downloads off. */
+  imageMaxBytes: number;
+  imageTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +62,8 @@ export const OPTIONS = [
   { env: 'STREAM_KEEPALIVE_MS', flag: 'stream-keepalive-ms', default: '5000', help: 'Send ": keep-alive" on a silent stream this often.' },
   { env: 'KIRO_FIRST_BYTE_TIMEOUT_MS', flag: 'first-byte-timeout-ms', default: '180000', help: 'Give up when Kiro has not answered in this long.' },
   { env: 'KIRO_IDLE_TIMEOUT_MS', flag: 'idle-timeout-ms', default: '120000', help: 'Give up when a Kiro stream is silent this long.' },
+  { env: 'IMAGE_MAX_BYTES', flag: 'image-max-bytes', default: '5mb', help: 'Largest image downloaded for an http(s) image URL; 0 refuses image URLs.' },
+  { env: 'IMAGE_FETCH_TIMEOUT_MS', flag: 'image-fetch-timeout-ms', default: '10000', help: 'Deadline for downloading one image URL.' },
 ] as const satisfies readonly Option[];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -196,6 +201,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       keepAliveMs: integer('STREAM_KEEPALIVE_MS', get('STREAM_KEEPALIVE_MS')!, 10, 600_000),
       firstByteTimeoutMs: integer('KIRO_FIRST_BYTE_TIMEOUT_MS', get('KIRO_FIRST_BYTE_TIMEOUT_MS')!, 1000, 3_600_000),
       idleTimeoutMs: integer('KIRO_IDLE_TIMEOUT_MS', get('KIRO_IDLE_TIMEOUT_MS')!, 1000, 3_600_000),
+      imageMaxBytes: bytes('IMAGE_MAX_BYTES', get('IMAGE_MAX_BYTES')!),
+      imageTimeoutMs: integer('IMAGE_FETCH_TIMEOUT_MS', get('IMAGE_FETCH_TIMEOUT_MS')!, 100, 600_000),
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { Agent } from 'undici';
 import { createApp } from './app.js';
+import { createImageLoader } from './chat/images.js';
 import { ModelCatalog } from './chat/models.js';
 import { warmTokenizer } from './chat/tokens.js';
 import type { ChatUpstream } from './chat/types.js';
@@ -40,6 +41,7 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     apiKeys: config.apiKeys,
     bodyLimit: config.bodyLimit,
     keepAliveMs: config.keepAliveMs,
+    ...(config.imageMaxBytes > 0 && { loadImage: createImageLoader({ maxBytes: config.imageMaxBytes, timeoutMs: config.imageTimeoutMs }) }),
     startedAt,
   });
   return { app, upstream, close: () => upstream.close() };

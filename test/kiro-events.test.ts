@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { countTokens } from '../src/chat/tokens.js';
 import type { ChatEvent } from '../src/chat/types.js';
-import { KiroEventTranslator } from '../src/kiro/events.js';
+import { KiroEventTranslator, type TranslatorOptions } from '../src/kiro/events.js';
 import type { KiroFrame } from '../src/kiro/wire.js';
 
 const event = (eventType: string, payload: Record<string, unknown>): KiroFrame => ({ messageType: 'event', eventType, exceptionType: undefined, errorCode: undefined, payload });
 const exception = (exceptionType: string, message = ''): KiroFrame => ({ messageType: 'exception', eventType: undefined, exceptionType, errorCode: undefined, payload: { message } });
 
-function run(frames: KiroFrame[], promptTokens = 7): ChatEvent[] {
-  const t = new KiroEventTranslator(() => promptTokens);
+function run(frames: KiroFrame[], options: Partial<TranslatorOptions> = {}): ChatEvent[] {
+  const t = new KiroEventTranslator({ promptTokens: () => 7, ...options });
   const out: ChatEvent[] = [];
   for (const frame of frames) {
     out.push(...t.translate(frame));

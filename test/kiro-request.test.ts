@@ -15,14 +15,14 @@ import {
 import { findViolation } from '../src/simulator/strict.js';
 
 const text = (t: string) => [{ type: 'text' as const, text: t }];
-const user = (t: string): Turn => ({ role: 'user', text: t, images: [], toolResults: [] });
-const assistant = (t: string): Turn => ({ role: 'assistant', text: t, toolUses: [] });
+const user = (t: string, sources: number[] = []): Turn => ({ role: 'user', text: t, images: [], toolResults: [], sources });
+const assistant = (t: string, sources: number[] = []): Turn => ({ role: 'assistant', text: t, toolUses: [], sources });
 const request = (partial: Partial<ChatRequest>): ChatRequest => ({ upstreamModel: 'claude-sonnet-4.5', system: [], messages: [], ...partial });
 const options = { conversationId: '0b7d3c1e-5a6f-4f0e-9d1c-2f4b8a9e7c10', profileArn: 'arn:aws:codewhisperer:us-east-1:123456789012:profile/EXAMPLEPROF01' };
 
 describe('Kiro request: each rule alone', () => {
   it('merges adjacent same-role turns, joining text with a blank line', () => {
-    assert.deepEqual(mergeAdjacentTurns([user('a'), user('b'), assistant('c'), assistant('d'), user('e')]), [user('a\n\nb'), assistant('c\n\nd'), user('e')]);
+    assert.deepEqual(mergeAdjacentTurns([user('a', [0]), user('b', [1]), assistant('c', [2]), assistant('d', [3]), user('e', [4])]), [user('a\n\nb', [0, 1]), assistant('c\n\nd', [2, 3]), user('e', [4])]);
   });
 
   it('starts history with a user turn', () => {
@@ -49,13 +49,13 @@ describe('Kiro request: each rule alone', () => {
 
   it('turns tool messages into user turns carrying a tool result', () => {
     const turns = toTurns([{ role: 'tool', toolCallId: 'call_1', content: text('18C'), isError: true }]);
-    assert.deepEqual(turns, [{ role: 'user', text: '', images: [], toolResults: [{ toolUseId: 'call_1', content: [{ text: '18C' }], status: 'error' }] }]);
+    assert.deepEqual(turns, [{ role: 'user', text: '', images: [], toolResults: [{ toolUseId: 'call_1', content: [{ text: '18C' }], status: 'error' }], sources: [0] }]);
   });
 });
 
 describe('Kiro request: whole bodies', () => {
   it('builds example A of kiro-protocol.md §3.4 exactly', () => {
-    const body = buildKiroRequest(request({ system: ['You are a terse assistant.'], messages: [{ role: 'user', content: text('What is 2+2?') }] }), options);
+    const { body } = buildKiroRequest(request({ system: ['You are a terse assistant.'], messages: [{ role: 'user', content: text('What is 2+2?') }] }), options);
     assert.deepEqual(body, {
       conversationState: {
         chatTriggerType: 'MANUAL',
@@ -68,7 +68,7 @@ describe('Kiro request: whole bodies', () => {
   });
 
   it('puts earlier turns in history, repeats modelId on user entries, and omits an empty history', () => {
-    const body = buildKiroRequest(
+    const { body } = buildKiroRequest(
       request({
         system: ['sys'],
         messages: [
@@ -85,7 +85,7 @@ describe('Kiro request: whole bodies', () => {
     ]);
     assert.equal(body.conversationState.currentMessage.userInputMessage.content, 'three');
     assert.equal('profileArn' in body, false);
-    const single = buildKiroRequest(request({ messages: [{ role: 'user', content: text('x') }] }), { conversationId: 'c' });
+    const single = buildKiroRequest(request({ messages: [{ role: 'user', content: text('x') }] }), { conversationId: 'c' }).body;
     assert.equal('history' in single.conversationState, false);
   });
 
@@ -105,13 +105,13 @@ describe('Kiro request: whole bodies', () => {
       ],
     ];
     for (const messages of awkward) {
-      const body = buildKiroRequest(request({ system: ['s'], messages }), options);
+      const { body } = buildKiroRequest(request({ system: ['s'], messages }), options);
       assert.equal(findViolation(body), undefined, JSON.stringify(messages));
     }
   });
 
   it('counts prompt text over history, current message and tools, without JSON overhead', () => {
-    const body = buildKiroRequest(
+    const { body } = buildKiroRequest(
       request({ messages: [{ role: 'user', content: text('alpha') }, { role: 'assistant', content: text('beta') }, { role: 'user', content: text('gamma') }] }),
       options,
     );

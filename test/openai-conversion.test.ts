@@ -7,11 +7,14 @@ import { toChatRequest, toNeutralMessages } from '../src/openai/request.js';
 import { ChunkEncoder, collectCompletion } from '../src/openai/response.js';
 
 const sonnet = KIRO_MODELS[0]!;
+const noImages = async () => {
+  throw new Error('no image loading expected');
+};
 const parse = (body: unknown) => ChatCompletionRequestSchema.parse(body);
 
 describe('OpenAI request → neutral request', () => {
-  it('takes leading system and developer messages as instructions, string or parts', () => {
-    const { system, messages } = toNeutralMessages(
+  it('takes leading system and developer messages as instructions, string or parts', async () => {
+    const { system, messages } = await toNeutralMessages(
       parse({
         model: 'm',
         messages: [
@@ -20,38 +23,41 @@ describe('OpenAI request → neutral request', () => {
           { role: 'user', content: 'hi', name: 'bob' },
         ],
       }).messages,
+      noImages,
     );
     assert.deepEqual(system, ['Be kind.', 'Use tools.']);
-    assert.deepEqual(messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+    assert.deepEqual(messages, [{ index: 2, role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
   });
 
-  it('keeps a mid-conversation system message in place as a user turn', () => {
-    const { messages } = toNeutralMessages(
+  it('keeps a mid-conversation system message in place as a user turn', async () => {
+    const { messages } = await toNeutralMessages(
       parse({ model: 'm', messages: [{ role: 'user', content: 'a' }, { role: 'system', content: 'Now summarise.' }] }).messages,
+      noImages,
     );
-    assert.deepEqual(messages[1], { role: 'user', content: [{ type: 'text', text: '[system instructions]\nNow summarise.' }] });
+    assert.deepEqual(messages[1], { index: 1, role: 'user', content: [{ type: 'text', text: '[system instructions]\nNow summarise.' }] });
   });
 
-  it('converts data-URI images, assistant tool calls and tool results', () => {
-    const { messages } = toNeutralMessages(
+  it('converts data-URI images (type taken from the bytes), assistant tool calls and tool results', async () => {
+    const { messages } = await toNeutralMessages(
       parse({
         model: 'm',
         messages: [
-          { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'data:image/PNG;base64,iVBORw0KGgo=' } }] },
+          { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,iVBORw0KGgo=' } }] },
           { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
           { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: 'result' }] },
         ],
       }).messages,
+      noImages,
     );
     assert.deepEqual(messages, [
-      { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image', mediaType: 'image/png', data: 'iVBORw0KGgo=' }] },
-      { role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'f', arguments: '{"a":1}' }] },
-      { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'result' }] },
+      { index: 0, role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image', mediaType: 'image/png', data: 'iVBORw0KGgo=' }] },
+      { index: 1, role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'f', arguments: '{"a":1}' }] },
+      { index: 2, role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'result' }] },
     ]);
   });
 
-  it('maps the model, max_completion_tokens (or max_tokens), tools and tool_choice', () => {
-    const request = toChatRequest(
+  it('maps the model, max_completion_tokens (or max_tokens), tools and tool_choice', async () => {
+    const request = await toChatRequest(
       parse({
         model: 'gpt-4o',
         messages: [{ role: 'user', content: 'x' }],
@@ -69,8 +75,8 @@ describe('OpenAI request → neutral request', () => {
     assert.deepEqual(request.toolChoice, { name: 'f' });
   });
 
-  it('refuses n > 1 clearly, naming the parameter', () => {
-    assert.throws(() => toChatRequest(parse({ model: 'm', n: 2, messages: [{ role: 'user', content: 'x' }] }), sonnet), (e: Error & { param?: string; status?: number }) => e.param === 'n' && e.status === 400);
+  it('refuses n > 1 clearly, naming the parameter', async () => {
+    await assert.rejects(toChatRequest(parse({ model: 'm', n: 2, messages: [{ role: 'user', content: 'x' }] }), sonnet), (e: Error & { param?: string; status?: number }) => e.param === 'n' && e.status === 400);
   });
 });
 

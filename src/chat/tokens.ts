@@ -4,15 +4,22 @@ import { getTokenizer } from '@anthropic-ai/tokenizer';
 // Building it costs ~100 ms, so it is built once per process, never per request:
 // @anthropic-ai/tokenizer's own countTokens() rebuilds it on every call.
 let tokenizer: ReturnType<typeof getTokenizer> | undefined;
+const utf8 = new TextDecoder();
 
 /** Build the tokenizer now (start-up), instead of on the first request. */
-export function warmTokenizer(): void {
+export function warmTokenizer(): ReturnType<typeof getTokenizer> {
   tokenizer ??= getTokenizer();
+  return tokenizer;
 }
 
 /** Claude tokens in `text`, as Anthropic's tokenizer counts them. */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
-  warmTokenizer();
-  return tokenizer!.encode(text.normalize('NFKC'), 'all').length;
+  return warmTokenizer().encode(text.normalize('NFKC'), 'all').length;
+}
+
+/** The first `tokens` tokens of `text`, as text. */
+export function firstTokens(text: string, tokens: number): string {
+  const t = warmTokenizer();
+  return utf8.decode(t.decode(t.encode(text.normalize('NFKC'), 'all').slice(0, tokens)));
 }

@@ -13,10 +13,12 @@ export interface ToolCall {
   arguments: string;
 }
 
-export type ChatMessage =
+/** `index` is the message's position in the client's request, for error messages. */
+export type ChatMessage = { index?: number } & (
   | { role: 'user'; content: ContentPart[] }
   | { role: 'assistant'; content: TextPart[]; toolCalls?: ToolCall[]; reasoning?: string }
-  | { role: 'tool'; toolCallId: string; content: TextPart[]; isError?: boolean };
+  | { role: 'tool'; toolCallId: string; content: TextPart[]; isError?: boolean }
+);
 
 export interface ToolDefinition {
   name: string;
@@ -27,7 +29,7 @@ export interface ToolDefinition {
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
-export type ReasoningEffort = 'low' | 'medium' | 'high' | 'max';
+export type ResponseFormat = { type: 'json_object' } | { type: 'json_schema'; name: string; schema?: Record<string, unknown> };
 
 export interface ChatRequest {
   /** The upstream's own id of the resolved model. */
@@ -38,7 +40,13 @@ export interface ChatRequest {
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   maxOutputTokens?: number;
-  reasoning?: { effort: ReasoningEffort; budgetTokens?: number };
+  /** Stop sequences: the answer ends before the first one. */
+  stop?: string[];
+  /** Thinking on, with this budget of thinking tokens. */
+  reasoning?: { budgetTokens: number };
+  responseFormat?: ResponseFormat;
+  /** false: the client wants at most one tool call per answer. */
+  parallelToolCalls?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';

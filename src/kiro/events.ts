@@ -1,6 +1,9 @@
 import { GatewayError } from '../chat/errors.js';
+import { OutputLimiter, type OutputLimits } from '../chat/output-limits.js';
 import { countTokens } from '../chat/tokens.js';
 import type { ChatEvent, FinishReason } from '../chat/types.js';
+import { ThinkingTagParser } from './thinking.js';
+import { ToolNameMap } from './tool-names.js';
 import type { KiroFrame } from './wire.js';
 
 // Kiro frames → neutral events (kiro-protocol.md §5.2–5.4). Deltas pass through unchanged, even
@@ -14,6 +17,16 @@ interface OpenTool {
 
 const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+export interface TranslatorOptions {
+  /** Counted lazily, at the end, so it never delays the first token. */
+  promptTokens: () => number;
+  /** Shortened tool names → the client's names. */
+  toolNames?: ToolNameMap;
+  /** Thinking mode was requested: split a leading <thinking> block off as reasoning. */
+  thinking?: boolean;
+  limits?: OutputLimits;
+}
+
 export class KiroEventTranslator {
   private output = '';
   private reasoning = '';
@@ -24,8 +37,15 @@ export class KiroEventTranslator {
   private finishReason: FinishReason | undefined;
   private done = false;
 
-  /** @param promptTokens counted lazily, at the end, so it never delays the first token. */
-  constructor(private readonly promptTokens: () => number) {}
+  private readonly thinking: ThinkingTagParser | undefined;
+  private readonly limiter: OutputLimiter;
+  private readonly toolNames: ToolNameMap;
+
+  constructor(private readonly options: TranslatorOptions) {
+    this.thinking = options.thinking ? new ThinkingTagParser() : undefined;
+    this.limiter = new OutputLimiter(options.limits ?? {});
+    this.toolNames = options.toolNames ?? new ToolNameMap();
+  }
 
   /** True once a frame ended the answer (e.g. the output hit Kiro's length limit). */
   get finished(): boolean {
@@ -40,15 +60,11 @@ export class KiroEventTranslator {
       case 'assistantResponseEvent': {
         const text = asString(p.content);
         if (!text || p.followupPrompt !== undefined) return [];
-        this.output += text;
-        return [...this.closeTool(), { type: 'text', text }];
+        const split = this.thinking ? this.thinking.push(text) : { reasoning: '', text };
+        return this.emitLimited([...this.closeTool(), ...this.emitReasoning(split.reasoning), ...this.emitText(split.text)]);
       }
-      case 'reasoningContentEvent': {
-        const text = asString(p.text);
-        if (!text) return [];
-        this.reasoning += text;
-        return [{ type: 'reasoning', text }];
-      }
+      case 'reasoningContentEvent':
+        return this.emitLimited(this.emitReasoning(asString(p.text) ?? ''));
       case 'toolUseEvent':
         return this.onToolUse(p);
       case 'contextUsageEvent': {
@@ -62,9 +78,33 @@ export class KiroEventTranslator {
     }
   }
 
+  private emitReasoning(text: string): ChatEvent[] {
+    const allowed = this.limiter.reasoning(text);
+    if (!allowed) return [];
+    this.reasoning += allowed;
+    return [{ type: 'reasoning', text: allowed }];
+  }
+
+  private emitText(text: string): ChatEvent[] {
+    const allowed = this.limiter.active ? this.limiter.text(text) : text;
+    if (!allowed) return [];
+    this.output += allowed;
+    return [{ type: 'text', text: allowed }];
+  }
+
+  /** Once a stop sequence or the token cap is reached, the answer ends here. */
+  private emitLimited(events: ChatEvent[]): ChatEvent[] {
+    if (!this.limiter.hit) return events;
+    this.finishReason = this.limiter.hit;
+    return [...events, ...this.finish()];
+  }
+
   /** Call at the end of the byte stream. */
   finish(): ChatEvent[] {
-    const events = this.closeTool();
+    if (this.done) return [];
+    const tail = this.thinking?.flush() ?? { reasoning: '', text: '' };
+    const events = [...this.emitReasoning(tail.reasoning), ...this.emitText(tail.text), ...this.emitText(this.limiter.flush()), ...this.closeTool()];
+    if (this.limiter.hit) this.finishReason = this.limiter.hit;
     const reason: FinishReason = this.finishReason ?? (this.toolCount > 0 ? 'tool_calls' : 'stop');
     this.done = true;
     const completion = this.output + this.reasoning + this.toolArguments;
@@ -74,7 +114,7 @@ export class KiroEventTranslator {
         type: 'finish',
         reason,
         usage: {
-          promptTokens: this.promptTokens(),
+          promptTokens: this.options.promptTokens(),
           completionTokens: countTokens(completion),
           reasoningTokens: countTokens(this.reasoning),
         },
@@ -95,11 +135,12 @@ export class KiroEventTranslator {
 
   private onToolUse(p: Record<string, unknown>): ChatEvent[] {
     const id = asString(p.toolUseId);
-    const events: ChatEvent[] = [];
+    // Text the limiter or the thinking parser still holds goes out before the tool call.
+    const events: ChatEvent[] = this.openTool ? [] : this.flushHeldText();
     if (id && this.closedToolIds.has(id)) return events;
     if (id && this.openTool?.id !== id) {
       events.push(...this.closeTool());
-      const name = asString(p.name) ?? 'unknown_tool';
+      const name = this.toolNames.fromKiro(asString(p.name) ?? 'unknown_tool');
       this.openTool = { index: this.toolCount++, id, arguments: '' };
       events.push({ type: 'tool_call_start', index: this.openTool.index, id, name });
     }
@@ -114,6 +155,11 @@ export class KiroEventTranslator {
     }
     if (p.stop === true) events.push(...this.closeTool());
     return events;
+  }
+
+  private flushHeldText(): ChatEvent[] {
+    const tail = this.thinking?.flush() ?? { reasoning: '', text: '' };
+    return [...this.emitReasoning(tail.reasoning), ...this.emitText(tail.text), ...this.emitText(this.limiter.flush())];
   }
 
   /** End the open tool call; its arguments must be complete JSON. */

@@ -1,4 +1,7 @@
-import type { ChatMessage, ChatRequest, ContentPart, TextPart } from '../chat/types.js';
+import { GatewayError } from '../chat/errors.js';
+import type { ChatMessage, ChatRequest, ContentPart, TextPart, ToolChoice } from '../chat/types.js';
+import { thinkingPrompt } from './thinking.js';
+import { ToolNameMap } from './tool-names.js';
 import type {
   KiroHistoryEntry,
   KiroImage,
@@ -9,23 +12,33 @@ import type {
   KiroUserInputMessage,
 } from './wire.js';
 
-// Neutral request → Kiro `conversationState` (kiro-protocol.md §3). Each step is a pure function
-// over a list of turns, so each of Kiro's unwritten rules lives in exactly one place.
+// Neutral request → Kiro `conversationState` (kiro-protocol.md §3). Kiro answers any rule it
+// dislikes with an opaque 400 "Improperly formed request", so each of its unwritten rules is one
+// pure step here, and what cannot be repaired becomes a 400 that names the rule and the message.
 
 export const EMPTY_HISTORY_TEXT = '(empty)';
 export const CONTINUE_TEXT = 'Continue';
 export const TOOL_RESULTS_TEXT = 'Tool results provided.';
+export const OLD_IMAGE_TEXT = '[An image was shared here earlier in the conversation.]';
+/** Kiro's hard limit is about 615 KB; stay clear of it (kiro-protocol.md §3.3). */
+export const MAX_PAYLOAD_BYTES = 600_000;
+export const MAX_TOOL_DESCRIPTION = 10_000;
+/** History images older than this many history entries become a placeholder (§3.3). */
+export const HISTORY_IMAGE_WINDOW = 5;
 
 export interface UserTurn {
   role: 'user';
   text: string;
   images: KiroImage[];
   toolResults: KiroToolResult[];
+  /** Client message indices this turn came from. */
+  sources: number[];
 }
 export interface AssistantTurn {
   role: 'assistant';
   text: string;
   toolUses: KiroToolUse[];
+  sources: number[];
 }
 export type Turn = UserTurn | AssistantTurn;
 
@@ -35,82 +48,72 @@ const joinText = (parts: readonly ContentPart[]): string =>
     .map((p) => p.text)
     .join('\n');
 
-const IMAGE_FORMATS: Record<string, KiroImage['format']> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpeg',
-  'image/jpg': 'jpeg',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-};
+const FORMATS: Record<string, KiroImage['format']> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
 
-function parseToolInput(json: string): Record<string, unknown> {
-  if (json.trim() === '') return {};
+/** Kiro takes tool inputs as objects, and rejects empty-string keys (§3.2 rule 8). */
+export function toolInput(json: string): Record<string, unknown> {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(json);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+    value = json.trim() === '' ? {} : JSON.parse(json);
   } catch {
-    // Kiro needs an object; keep the client's text rather than lose it.
     return { raw_arguments: json };
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { value };
+  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== ''));
 }
 
 /** One turn per neutral message; tool messages become user turns that carry a tool result. */
-export function toTurns(messages: readonly ChatMessage[]): Turn[] {
-  return messages.map((message): Turn => {
+export function toTurns(messages: readonly ChatMessage[], names: ToolNameMap = new ToolNameMap()): Turn[] {
+  return messages.map((message, i): Turn => {
+    const sources = [message.index ?? i];
     switch (message.role) {
       case 'user':
         return {
           role: 'user',
           text: joinText(message.content),
-          images: message.content.flatMap((p) =>
-            p.type === 'image' ? [{ format: IMAGE_FORMATS[p.mediaType] ?? 'png', source: { bytes: p.data } }] : [],
-          ),
+          images: message.content.flatMap((p) => (p.type === 'image' ? [{ format: FORMATS[p.mediaType] ?? 'png', source: { bytes: p.data } }] : [])),
           toolResults: [],
+          sources,
         };
-      case 'assistant':
+      case 'assistant': {
+        const text = joinText(message.content);
         return {
           role: 'assistant',
-          text: joinText(message.content),
-          toolUses: (message.toolCalls ?? []).map((call) => ({
-            toolUseId: call.id,
-            name: call.name,
-            input: parseToolInput(call.arguments),
-          })),
+          // Earlier thinking goes back the way Kiro's thinking mode writes it (§3.2 rule 9).
+          text: message.reasoning ? `<thinking>${message.reasoning}</thinking>\n\n${text}` : text,
+          toolUses: (message.toolCalls ?? []).map((call) => ({ toolUseId: call.id, name: names.toKiro(call.name), input: toolInput(call.arguments) })),
+          sources,
         };
+      }
       case 'tool':
         return {
           role: 'user',
           text: '',
           images: [],
-          toolResults: [
-            {
-              toolUseId: message.toolCallId,
-              content: [{ text: joinText(message.content) || EMPTY_HISTORY_TEXT }],
-              status: message.isError ? 'error' : 'success',
-            },
-          ],
+          toolResults: [{ toolUseId: message.toolCallId, content: [{ text: joinText(message.content) || EMPTY_HISTORY_TEXT }], status: message.isError ? 'error' : 'success' }],
+          sources,
         };
     }
   });
 }
 
-/** Kiro rejects two turns of the same role in a row: merge them (texts joined by a blank line). */
+const joinTexts = (a: string, b: string) => [a, b].filter((t) => t.length > 0).join('\n\n');
+
+/** Kiro rejects two turns of the same role in a row: merge them (§3.2 rule 2). */
 export function mergeAdjacentTurns(turns: readonly Turn[]): Turn[] {
   const merged: Turn[] = [];
   for (const turn of turns) {
     const last = merged.at(-1);
-    if (last && last.role === turn.role) {
-      const text = [last.text, turn.text].filter((t) => t.length > 0).join('\n\n');
-      if (last.role === 'user' && turn.role === 'user') {
-        merged[merged.length - 1] = {
-          role: 'user',
-          text,
-          images: [...last.images, ...turn.images],
-          toolResults: [...last.toolResults, ...turn.toolResults],
-        };
-      } else if (last.role === 'assistant' && turn.role === 'assistant') {
-        merged[merged.length - 1] = { role: 'assistant', text, toolUses: [...last.toolUses, ...turn.toolUses] };
-      }
+    if (last?.role === 'user' && turn.role === 'user') {
+      merged[merged.length - 1] = {
+        role: 'user',
+        text: joinTexts(last.text, turn.text),
+        images: [...last.images, ...turn.images],
+        toolResults: [...last.toolResults, ...turn.toolResults],
+        sources: [...last.sources, ...turn.sources],
+      };
+    } else if (last?.role === 'assistant' && turn.role === 'assistant') {
+      merged[merged.length - 1] = { role: 'assistant', text: joinTexts(last.text, turn.text), toolUses: [...last.toolUses, ...turn.toolUses], sources: [...last.sources, ...turn.sources] };
     } else {
       merged.push(turn);
     }
@@ -118,39 +121,152 @@ export function mergeAdjacentTurns(turns: readonly Turn[]): Turn[] {
   return merged;
 }
 
-/** History must start with a user turn. */
-export function ensureStartsWithUser(turns: readonly Turn[]): Turn[] {
-  if (turns[0]?.role === 'user') return [...turns];
-  return [{ role: 'user', text: EMPTY_HISTORY_TEXT, images: [], toolResults: [] }, ...turns];
-}
-
 /**
- * The current message must be a user turn. A trailing assistant turn (a "prefill") moves into
- * history and the current message asks the model to continue.
+ * Tool uses and results must pair up exactly between an assistant turn and the next user turn
+ * (§3.2 rule 6): duplicate ids are dropped, a result that answers nothing becomes plain text (so
+ * its content is not lost), and a tool use that never got a result is removed.
  */
-export function ensureEndsWithUser(turns: readonly Turn[]): Turn[] {
-  if (turns.at(-1)?.role === 'user') return [...turns];
-  return [...turns, { role: 'user', text: CONTINUE_TEXT, images: [], toolResults: [] }];
+export function pairToolResults(turns: readonly Turn[]): Turn[] {
+  const out = turns.map((t) => ({ ...t })) as Turn[];
+  for (let i = 0; i < out.length; i++) {
+    const turn = out[i]!;
+    if (turn.role === 'assistant') {
+      const seen = new Set<string>();
+      turn.toolUses = turn.toolUses.filter((use) => !seen.has(use.toolUseId) && seen.add(use.toolUseId));
+      continue;
+    }
+    const previous = out[i - 1];
+    const open = new Set(previous?.role === 'assistant' ? previous.toolUses.map((u) => u.toolUseId) : []);
+    const answered = new Set<string>();
+    const orphans: string[] = [];
+    turn.toolResults = turn.toolResults.filter((result) => {
+      if (open.has(result.toolUseId) && !answered.has(result.toolUseId)) {
+        answered.add(result.toolUseId);
+        return true;
+      }
+      if (!answered.has(result.toolUseId)) orphans.push(`[Tool result for ${result.toolUseId}${result.status === 'error' ? ' (error)' : ''}]\n${result.content.map((c) => c.text).join('\n')}`);
+      return false;
+    });
+    if (orphans.length > 0) turn.text = joinTexts(turn.text, orphans.join('\n\n'));
+    if (previous?.role === 'assistant') previous.toolUses = previous.toolUses.filter((u) => answered.has(u.toolUseId));
+  }
+  // A last assistant turn's tool uses can have no answer at all.
+  const last = out.at(-1);
+  if (last?.role === 'assistant') last.toolUses = [];
+  return out;
 }
 
-/** Kiro has no system field: the instructions lead the first user turn. */
-export function foldSystemPrompt(turns: readonly Turn[], system: readonly string[]): Turn[] {
-  const instructions = system.filter((s) => s.trim().length > 0).join('\n\n');
-  if (!instructions) return [...turns];
+const emptyUser = (text: string): UserTurn => ({ role: 'user', text, images: [], toolResults: [], sources: [] });
+
+/** History must start with a user turn (§3.2 rule 2). */
+export function ensureStartsWithUser(turns: readonly Turn[]): Turn[] {
+  return turns[0]?.role === 'user' ? [...turns] : [emptyUser(EMPTY_HISTORY_TEXT), ...turns];
+}
+
+/** The current message must be a user turn: a trailing assistant "prefill" moves to history (§3.2 rule 1). */
+export function ensureEndsWithUser(turns: readonly Turn[]): Turn[] {
+  return turns.at(-1)?.role === 'user' ? [...turns] : [...turns, emptyUser(CONTINUE_TEXT)];
+}
+
+/** Kiro has no system field: the instructions lead the first user turn (§3.2 rule 4). */
+export function foldSystemPrompt(turns: readonly Turn[], instructions: readonly string[]): Turn[] {
+  const text = instructions.filter((s) => s.trim().length > 0).join('\n\n');
+  if (!text) return [...turns];
   const [first, ...rest] = turns;
   if (!first || first.role !== 'user') throw new Error('foldSystemPrompt needs turns that start with a user turn');
-  return [{ ...first, text: first.text ? `${instructions}\n\n${first.text}` : instructions }, ...rest];
+  return [{ ...first, text: first.text ? `${text}\n\n${first.text}` : text }, ...rest];
 }
 
-/** Kiro rejects empty content anywhere. */
+/** Only recent history keeps its image bytes; older images become a placeholder (§3.3). */
+export function limitHistoryImages(turns: readonly Turn[], window = HISTORY_IMAGE_WINDOW): Turn[] {
+  const historyLength = turns.length - 1;
+  return turns.map((turn, i) => {
+    if (turn.role !== 'user' || turn.images.length === 0 || i === turns.length - 1 || historyLength - i <= window) return turn;
+    return { ...turn, images: [], text: joinTexts(turn.text, turn.images.map(() => OLD_IMAGE_TEXT).join('\n')) };
+  });
+}
+
+/** Kiro rejects empty content anywhere (§3.2 rule 5). */
 export function fillEmptyContent(turns: readonly Turn[]): Turn[] {
   return turns.map((turn, i) => {
     if (turn.text.trim().length > 0) return turn;
-    const isCurrent = i === turns.length - 1;
     if (turn.role === 'assistant') return { ...turn, text: turn.toolUses.length > 0 ? ' ' : EMPTY_HISTORY_TEXT };
     if (turn.toolResults.length > 0) return { ...turn, text: TOOL_RESULTS_TEXT };
-    return { ...turn, text: isCurrent ? CONTINUE_TEXT : EMPTY_HISTORY_TEXT };
+    return { ...turn, text: i === turns.length - 1 ? CONTINUE_TEXT : EMPTY_HISTORY_TEXT };
   });
+}
+
+/** Drop what JSON-schema validators upstream choke on (§3.3), and make the top level an object schema. */
+export function sanitizeSchema(schema: Record<string, unknown> | undefined): Record<string, unknown> {
+  const clean = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(clean);
+    if (!node || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$schema' || key === '$id' || key === '$comment') continue;
+      if (key === 'required' && Array.isArray(value) && value.length === 0) continue;
+      out[key] = clean(value);
+    }
+    return out;
+  };
+  const result = (clean(schema ?? {}) ?? {}) as Record<string, unknown>;
+  return { ...result, type: 'object', properties: (result.properties as Record<string, unknown> | undefined) ?? {} };
+}
+
+export interface ToolPlan {
+  tools: KiroTool[] | undefined;
+  /** Tool descriptions too long for a tool spec, moved into the instructions in full. */
+  instructions: string[];
+}
+
+/**
+ * The tool specs for the current message (§3.1, §3.3): names shortened, descriptions never empty,
+ * an over-long description moved into the instructions (nothing is lost), schemas sanitized, and a
+ * placeholder for every tool the history uses that the client no longer declares (§3.2 rule 7).
+ */
+export function planTools(request: ChatRequest, turns: readonly Turn[], names: ToolNameMap): ToolPlan {
+  const instructions: string[] = [];
+  const tools: KiroTool[] = (request.tools ?? []).map((tool) => {
+    const name = names.toKiro(tool.name);
+    let description = names.rewriteText(tool.description?.trim() || `Tool: ${tool.name}`);
+    if (description.length > MAX_TOOL_DESCRIPTION) {
+      instructions.push(`## Tool: ${name}\n${description}`);
+      description = `${description.slice(0, 400)}… (The full description of this tool is in the instructions under "## Tool: ${name}".)`;
+    }
+    return { toolSpecification: { name, description, inputSchema: { json: sanitizeSchema(tool.parameters) } } };
+  });
+  const declared = new Set(tools.map((t) => t.toolSpecification.name.toLowerCase()));
+  for (const turn of turns) {
+    if (turn.role !== 'assistant') continue;
+    for (const use of turn.toolUses) {
+      if (declared.has(use.name.toLowerCase())) continue;
+      declared.add(use.name.toLowerCase());
+      tools.push({
+        toolSpecification: {
+          name: use.name,
+          description: 'A tool used earlier in this conversation. It is no longer available: do not call it.',
+          inputSchema: { json: { type: 'object', properties: {} } },
+        },
+      });
+    }
+  }
+  return { tools: tools.length > 0 ? tools : undefined, instructions };
+}
+
+/** Kiro has no tool_choice: the choice becomes an instruction (the model honours it, Kiro cannot enforce it). */
+export function toolChoiceInstruction(choice: ToolChoice | undefined, names: ToolNameMap): string | undefined {
+  if (choice === undefined || choice === 'auto') return undefined;
+  if (choice === 'none') return 'Do not call any tool in this answer; reply with text only.';
+  if (choice === 'required') return 'You must call at least one of the available tools in this answer.';
+  return `You must call the tool \`${names.toKiro(choice.name)}\` in this answer.`;
+}
+
+export function responseFormatInstruction(request: ChatRequest): string | undefined {
+  const format = request.responseFormat;
+  if (!format) return undefined;
+  const rule = 'Reply with a single valid JSON value and nothing else: no prose, no Markdown, no code fences.';
+  if (format.type === 'json_object') return `${rule} The value must be a JSON object.`;
+  return format.schema ? `${rule} It must conform to this JSON Schema (named "${format.name}"):\n${JSON.stringify(format.schema)}` : rule;
 }
 
 function toUserInputMessage(turn: UserTurn, modelId: string, tools: KiroTool[] | undefined): KiroUserInputMessage {
@@ -166,38 +282,27 @@ function toUserInputMessage(turn: UserTurn, modelId: string, tools: KiroTool[] |
 
 function toHistoryEntry(turn: Turn, modelId: string): KiroHistoryEntry {
   if (turn.role === 'user') return { userInputMessage: toUserInputMessage(turn, modelId, undefined) };
-  const message: KiroHistoryEntry = { assistantResponseMessage: { content: turn.text } };
-  if (turn.toolUses.length > 0) message.assistantResponseMessage.toolUses = turn.toolUses;
-  return message;
-}
-
-export function toKiroTools(request: ChatRequest): KiroTool[] | undefined {
-  if (!request.tools || request.tools.length === 0) return undefined;
-  return request.tools.map((tool) => ({
-    toolSpecification: {
-      name: tool.name,
-      description: tool.description?.trim() || `Tool: ${tool.name}`,
-      inputSchema: { json: tool.parameters ?? { type: 'object', properties: {} } },
-    },
-  }));
-}
-
-/** The Kiro turns for a request, every rule applied, current message last. */
-export function normaliseTurns(request: ChatRequest): Turn[] {
-  let turns = mergeAdjacentTurns(toTurns(request.messages));
-  turns = ensureStartsWithUser(turns);
-  turns = ensureEndsWithUser(turns);
-  turns = foldSystemPrompt(turns, request.system);
-  return fillEmptyContent(turns);
+  const entry: KiroHistoryEntry = { assistantResponseMessage: { content: turn.text } };
+  if (turn.toolUses.length > 0) entry.assistantResponseMessage.toolUses = turn.toolUses;
+  return entry;
 }
 
 export interface KiroRequestOptions {
   conversationId: string;
   profileArn?: string;
+  maxPayloadBytes?: number;
 }
 
-export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptions): KiroRequestBody {
-  const turns = normaliseTurns(request);
+export interface BuiltKiroRequest {
+  body: KiroRequestBody;
+  /** Maps shortened tool names in Kiro's answer back to the client's names. */
+  toolNames: ToolNameMap;
+  /** Byte length of the JSON body. */
+  bytes: number;
+  json: string;
+}
+
+function assemble(turns: readonly Turn[], tools: KiroTool[] | undefined, request: ChatRequest, options: KiroRequestOptions): KiroRequestBody {
   const current = turns.at(-1) as UserTurn;
   const history = turns.slice(0, -1).map((turn) => toHistoryEntry(turn, request.upstreamModel));
   const body: KiroRequestBody = {
@@ -205,12 +310,53 @@ export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptio
       chatTriggerType: 'MANUAL',
       conversationId: options.conversationId,
       agentTaskType: 'vibe',
-      currentMessage: { userInputMessage: toUserInputMessage(current, request.upstreamModel, toKiroTools(request)) },
+      currentMessage: { userInputMessage: toUserInputMessage(current, request.upstreamModel, tools) },
     },
   };
   if (history.length > 0) body.conversationState.history = history;
   if (options.profileArn) body.profileArn = options.profileArn;
   return body;
+}
+
+const turnBytes = (turn: Turn): number => Buffer.byteLength(JSON.stringify(turn));
+
+/** Every rule applied, in order; the result is a body Kiro's validator accepts. */
+export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptions): BuiltKiroRequest {
+  const names = new ToolNameMap();
+  let turns = pairToolResults(mergeAdjacentTurns(toTurns(request.messages, names)));
+  turns = ensureEndsWithUser(ensureStartsWithUser(turns));
+  const plan = planTools(request, turns, names);
+  const instructions = [
+    ...(request.reasoning ? [thinkingPrompt(request.reasoning.budgetTokens)] : []),
+    ...request.system.map((s) => names.rewriteText(s)),
+    ...plan.instructions,
+    toolChoiceInstruction(request.toolChoice, names),
+    request.parallelToolCalls === false && request.tools?.length ? 'Call at most one tool per answer.' : undefined,
+    responseFormatInstruction(request),
+  ].filter((s): s is string => s !== undefined);
+  turns = fillEmptyContent(limitHistoryImages(foldSystemPrompt(turns, instructions)));
+
+  const limit = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+  let body = assemble(turns, plan.tools, request, options);
+  let json = JSON.stringify(body);
+  if (Buffer.byteLength(json) > limit) {
+    // Old images are the one thing that can go without losing the conversation.
+    turns = limitHistoryImages(turns, 0);
+    body = assemble(turns, plan.tools, request, options);
+    json = JSON.stringify(body);
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes > limit) {
+    const largest = [...turns].sort((a, b) => turnBytes(b) - turnBytes(a))[0]!;
+    const index = largest.sources.at(-1);
+    throw new GatewayError(
+      'context_length',
+      `The request is ${bytes} bytes once converted for Kiro, over Kiro's request-size limit of about ${limit} bytes (rule: payload size). ` +
+        `The largest part is ${index === undefined ? 'the instructions' : `messages[${index}]`} (${turnBytes(largest)} bytes): shorten it, or compact the conversation.`,
+      { code: 'request_too_large_for_kiro', param: index === undefined ? 'messages' : `messages.${index}` },
+    );
+  }
+  return { body, toolNames: names, bytes, json };
 }
 
 /** All the text the model reads from a request (for prompt-token counting), without JSON overhead. */

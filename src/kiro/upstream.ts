@@ -37,13 +37,13 @@ export class KiroUpstream implements ChatUpstream {
 
   async stream(chatRequest: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>> {
     const credentials = await this.options.credentials.getCredentials();
-    const body = buildKiroRequest(chatRequest, { conversationId: randomUUID(), ...(credentials.profileArn && { profileArn: credentials.profileArn }) });
+    const built = buildKiroRequest(chatRequest, { conversationId: randomUUID(), ...(credentials.profileArn && { profileArn: credentials.profileArn }) });
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.url, {
         method: 'POST',
         headers: kiroHeaders(credentials.accessToken, machineIdFor(credentials.fingerprint)),
-        body: JSON.stringify(body),
+        body: built.json,
         dispatcher: this.options.dispatcher,
         signal,
       });
@@ -55,11 +55,19 @@ export class KiroUpstream implements ChatUpstream {
       const text = await response.body.text().catch(() => '');
       throw mapKiroHttpError(response.statusCode, text, response.headers['retry-after']);
     }
-    return this.events(response.body, () => countTokens(kiroPromptText(body)), signal);
+    const translator = new KiroEventTranslator({
+      promptTokens: () => countTokens(kiroPromptText(built.body)),
+      toolNames: built.toolNames,
+      thinking: chatRequest.reasoning !== undefined,
+      limits: {
+        ...(chatRequest.stop && { stop: chatRequest.stop }),
+        ...(chatRequest.maxOutputTokens !== undefined && { maxTokens: chatRequest.maxOutputTokens }),
+      },
+    });
+    return this.events(response.body, translator, signal);
   }
 
-  private async *events(body: ResponseBody, promptTokens: () => number, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-    const translator = new KiroEventTranslator(promptTokens);
+  private async *events(body: ResponseBody, translator: KiroEventTranslator, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     try {
       for await (const frame of decodeEventStream(body)) {
         yield* translator.translate(frame);

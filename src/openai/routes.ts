@@ -2,12 +2,13 @@ import { initServer } from '@ts-rest/express';
 import type { Request, Response } from 'express';
 import { contract, type ChatCompletionRequest, type Health, type Model } from '../../contract/index.js';
 import { GatewayError } from '../chat/errors.js';
+import type { ImageLoader } from '../chat/images.js';
 import type { ModelCatalog } from '../chat/models.js';
 import type { ChatUpstream, ModelInfo } from '../chat/types.js';
 import { asGatewayError, toErrorResponse } from '../http/errors.js';
 import { sseBody } from '../http/sse.js';
 import type { Logger } from '../logger.js';
-import { toChatRequest } from './request.js';
+import { ignoredParameters, toChatRequest } from './request.js';
 import { ChunkEncoder, collectCompletion, completionId, unixSeconds } from './response.js';
 
 export interface OpenAIRouteDeps {
@@ -18,6 +19,8 @@ export interface OpenAIRouteDeps {
   startedAt: number;
   /** Keep-alive interval for streams, and how long to wait for Kiro before committing to a stream. */
   keepAliveMs: number;
+  /** Downloads http(s) image URLs. */
+  loadImage?: ImageLoader;
 }
 
 const toModel = (name: string, model: ModelInfo): Model => ({ id: name, object: 'model', created: model.created, owned_by: model.ownedBy });
@@ -47,7 +50,9 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
   async function createChatCompletion(body: ChatCompletionRequest, req: Request, res: Response) {
     const model = deps.catalog.resolve(body.model);
     if (!model) throw modelNotFound(body.model);
-    const chatRequest = toChatRequest(body, model);
+    const chatRequest = await toChatRequest(body, model, deps.loadImage);
+    const ignored = ignoredParameters(body);
+    if (ignored.length > 0) res.setHeader('x-ki2api-ignored-params', ignored.join(','));
     const controller = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) controller.abort(clientGone());

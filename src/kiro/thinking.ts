@@ -1,0 +1,75 @@
+// Kiro's "thinking mode" for Claude (kiro-protocol.md §9): a tag in the prompt makes the model
+// open its answer with <thinking>…</thinking>, inline in the text. This parser splits that block
+// off as reasoning, as it streams, holding back only what could be a partial tag.
+
+const OPEN = '<thinking>';
+const CLOSE = '</thinking>';
+
+export const MIN_THINKING_BUDGET = 1024;
+export const MAX_THINKING_BUDGET = 24576;
+
+/** The prompt prefix that turns thinking on with a budget (clamped to what Kiro accepts). */
+export function thinkingPrompt(budgetTokens: number): string {
+  const budget = Math.min(MAX_THINKING_BUDGET, Math.max(MIN_THINKING_BUDGET, Math.round(budgetTokens)));
+  return `<thinking_mode>enabled</thinking_mode><max_thinking_length>${budget}</max_thinking_length>`;
+}
+
+export interface Split {
+  reasoning: string;
+  text: string;
+}
+
+export class ThinkingTagParser {
+  private state: 'start' | 'thinking' | 'answer' = 'start';
+  private buffer = '';
+
+  push(delta: string): Split {
+    if (this.state === 'answer') return { reasoning: '', text: delta };
+    this.buffer += delta;
+    if (this.state === 'start') {
+      const trimmed = this.buffer.trimStart();
+      if (trimmed.startsWith(OPEN)) {
+        this.state = 'thinking';
+        this.buffer = trimmed.slice(OPEN.length).replace(/^\r?\n/, '');
+      } else if (OPEN.startsWith(trimmed)) {
+        return { reasoning: '', text: '' };
+      } else {
+        this.state = 'answer';
+        const text = this.buffer;
+        this.buffer = '';
+        return { reasoning: '', text };
+      }
+    }
+    return this.inThinking();
+  }
+
+  flush(): Split {
+    const rest = this.buffer;
+    this.buffer = '';
+    if (this.state === 'thinking') return { reasoning: rest, text: '' };
+    return { reasoning: '', text: rest };
+  }
+
+  private inThinking(): Split {
+    let from = 0;
+    for (;;) {
+      const at = this.buffer.indexOf(CLOSE, from);
+      if (at === -1) break;
+      // A tag the model is quoting (`</thinking>` or "</thinking>") is not the real end.
+      const before = this.buffer[at - 1];
+      if (before === '`' || before === '"' || before === "'") {
+        from = at + CLOSE.length;
+        continue;
+      }
+      const reasoning = this.buffer.slice(0, at);
+      const text = this.buffer.slice(at + CLOSE.length).replace(/^(\r?\n){1,2}/, '');
+      this.buffer = '';
+      this.state = 'answer';
+      return { reasoning, text };
+    }
+    const safe = Math.max(0, this.buffer.length - (CLOSE.length - 1));
+    const reasoning = this.buffer.slice(0, safe);
+    this.buffer = this.buffer.slice(safe);
+    return { reasoning, text: '' };
+  }
+}
