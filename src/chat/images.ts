@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { GatewayError } from './errors.js';
 
 // Images reach Kiro as base64 bytes with a format of png, jpeg, gif or webp. Clients send data URIs
@@ -66,6 +66,8 @@ export type ImageLoader = (url: string, param: string) => Promise<ImageBytes>;
 
 /** Downloads http(s) images for clients that send URLs, within a size cap and a deadline. */
 export function createImageLoader(options: ImageFetchOptions): ImageLoader {
+  // One pool for all image downloads, following a few redirects (image CDNs redirect a lot).
+  const dispatcher = options.dispatcher ?? new Agent({ connections: 16 }).compose(interceptors.redirect({ maxRedirections: 3 }));
   return async (url, param) => {
     const fail = (why: string, code = 'image_download_failed') =>
       new GatewayError('invalid_request', `Could not use the image at ${url.slice(0, 200)}: ${why}. Send it inline as a data URI instead.`, { param, code });
@@ -73,11 +75,10 @@ export function createImageLoader(options: ImageFetchOptions): ImageLoader {
     try {
       response = await request(url, {
         method: 'GET',
-        maxRedirections: 3,
         signal: AbortSignal.timeout(options.timeoutMs),
         headers: { accept: 'image/png, image/jpeg, image/gif, image/webp' },
-        ...(options.dispatcher && { dispatcher: options.dispatcher }),
-      } as Parameters<typeof request>[1]) as Dispatcher.ResponseData;
+        dispatcher,
+      });
     } catch (error) {
       const name = (error as Error).name;
       throw fail(name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${options.timeoutMs} ms` : `download failed (${(error as { code?: string }).code ?? (error as Error).message})`);

@@ -10,9 +10,39 @@ export interface OutputLimits {
 
 export type LimitHit = 'stop' | 'length';
 
+/**
+ * Counts the tokens of a growing text without re-encoding all of it on every delta. BPE never
+ * merges across a space that starts a word, so the text before the last such space is counted
+ * once and set aside; only the short tail after it is re-encoded.
+ */
+class RunningTokenCount {
+  private committed = 0;
+  private tail = '';
+
+  /** Tokens of everything so far plus `more`. */
+  peek(more: string): number {
+    return this.committed + countTokens(this.tail + more);
+  }
+
+  add(text: string): void {
+    this.tail += text;
+    const boundary = this.tail.search(/ \S[^ ]*$/);
+    if (boundary > 0) {
+      this.committed += countTokens(this.tail.slice(0, boundary));
+      this.tail = this.tail.slice(boundary);
+    }
+  }
+
+  /** The longest prefix of `more` that keeps the total at or under `max` tokens. */
+  fit(more: string, max: number): string {
+    const prefix = firstTokens(this.tail + more, Math.max(0, max - this.committed));
+    return prefix.length > this.tail.length ? prefix.slice(this.tail.length) : '';
+  }
+}
+
 export class OutputLimiter {
   private held = '';
-  private used = 0;
+  private readonly count = new RunningTokenCount();
   private readonly stops: string[];
   private readonly holdBack: number;
   /** Set once a limit was reached; no more output is allowed. */
@@ -48,9 +78,9 @@ export class OutputLimiter {
       this.hit ??= 'stop';
       return out;
     }
-    const safe = Math.max(0, buffer.length - this.holdBack);
-    this.held = buffer.slice(safe);
-    return this.charge(buffer.slice(0, safe));
+    const keep = this.possibleStopStart(buffer);
+    this.held = buffer.slice(buffer.length - keep);
+    return this.charge(buffer.slice(0, buffer.length - keep));
   }
 
   /** At the end of the answer: whatever was held back (it matched no stop sequence). */
@@ -60,16 +90,26 @@ export class OutputLimiter {
     return out;
   }
 
+  /** Length of the longest tail of `buffer` that could still grow into a stop sequence. */
+  private possibleStopStart(buffer: string): number {
+    for (let k = Math.min(this.holdBack, buffer.length); k > 0; k--) {
+      const tail = buffer.slice(buffer.length - k);
+      if (this.stops.some((stop) => stop.startsWith(tail))) return k;
+    }
+    return 0;
+  }
+
   private charge(text: string): string {
-    if (this.hit || text === '' || this.limits.maxTokens === undefined) return this.hit ? '' : text;
-    const tokens = countTokens(text);
-    const left = this.limits.maxTokens - this.used;
-    if (tokens <= left) {
-      this.used += tokens;
+    if (this.hit) return '';
+    const max = this.limits.maxTokens;
+    if (text === '' || max === undefined) return text;
+    if (this.count.peek(text) <= max) {
+      this.count.add(text);
       return text;
     }
-    this.used = this.limits.maxTokens;
     this.hit = 'length';
-    return left > 0 ? firstTokens(text, left) : '';
+    const fitting = this.count.fit(text, max);
+    this.count.add(fitting);
+    return fitting;
   }
 }

@@ -22,15 +22,20 @@ export interface Split {
 export class ThinkingTagParser {
   private state: 'start' | 'thinking' | 'answer' = 'start';
   private buffer = '';
+  /** The newline right after <thinking> is layout, not thinking. */
+  private stripAfterOpen = false;
+  /** Newlines right after </thinking> (up to two) are layout, not answer. */
+  private stripAfterClose = 0;
 
   push(delta: string): Split {
-    if (this.state === 'answer') return { reasoning: '', text: delta };
+    if (this.state === 'answer') return { reasoning: '', text: this.stripLayout(delta) };
     this.buffer += delta;
     if (this.state === 'start') {
       const trimmed = this.buffer.trimStart();
       if (trimmed.startsWith(OPEN)) {
         this.state = 'thinking';
-        this.buffer = trimmed.slice(OPEN.length).replace(/^\r?\n/, '');
+        this.buffer = trimmed.slice(OPEN.length);
+        this.stripAfterOpen = true;
       } else if (OPEN.startsWith(trimmed)) {
         return { reasoning: '', text: '' };
       } else {
@@ -50,7 +55,26 @@ export class ThinkingTagParser {
     return { reasoning: '', text: rest };
   }
 
+  private stripLayout(text: string): string {
+    let out = text;
+    while (this.stripAfterClose > 0 && out.length > 0) {
+      if (out.startsWith('\r\n')) out = out.slice(2);
+      else if (out.startsWith('\n')) out = out.slice(1);
+      else {
+        this.stripAfterClose = 0;
+        break;
+      }
+      this.stripAfterClose--;
+    }
+    return out;
+  }
+
   private inThinking(): Split {
+    if (this.stripAfterOpen && this.buffer.length > 0) {
+      if (this.buffer === '\r') return { reasoning: '', text: '' };
+      this.buffer = this.buffer.replace(/^\r?\n/, '');
+      this.stripAfterOpen = false;
+    }
     let from = 0;
     for (;;) {
       const at = this.buffer.indexOf(CLOSE, from);
@@ -62,10 +86,11 @@ export class ThinkingTagParser {
         continue;
       }
       const reasoning = this.buffer.slice(0, at);
-      const text = this.buffer.slice(at + CLOSE.length).replace(/^(\r?\n){1,2}/, '');
+      const rest = this.buffer.slice(at + CLOSE.length);
       this.buffer = '';
       this.state = 'answer';
-      return { reasoning, text };
+      this.stripAfterClose = 2;
+      return { reasoning, text: this.stripLayout(rest) };
     }
     const safe = Math.max(0, this.buffer.length - (CLOSE.length - 1));
     const reasoning = this.buffer.slice(0, safe);

@@ -41,6 +41,15 @@ function fragments(text: string, n: number): string[] {
 
 const words = (text: string): string[] => text.match(/\S+\s*/g) ?? [text];
 
+/** Where a request turned Kiro's thinking mode on, the model opens with a <thinking> block (§9). */
+const wantsThinking = (body: unknown): boolean => JSON.stringify(body).includes('<thinking_mode>enabled</thinking_mode>');
+
+function imageCount(body: unknown): number {
+  const state = (body as Json)?.conversationState as Json | undefined;
+  const current = ((state?.currentMessage as Json | undefined)?.userInputMessage ?? {}) as Json;
+  return Array.isArray(current.images) ? current.images.length : 0;
+}
+
 export function simulatedAnswer(body: unknown): SimEvent[] {
   const state = (body as Json)?.conversationState as Json | undefined;
   const current = ((state?.currentMessage as Json | undefined)?.userInputMessage ?? {}) as Json;
@@ -63,9 +72,16 @@ export function simulatedAnswer(body: unknown): SimEvent[] {
   }
 
   const results = toolResults.flatMap((r) => r.content ?? []).map((c) => c.text ?? '').join(' ');
-  const quoted = (results || userText).replace(/\s+/g, ' ').trim().slice(-160);
+  const quoted = (results || userText)
+    .replace(/<thinking_mode>.*?<\/max_thinking_length>/s, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(-160);
+  const images = imageCount(body);
   const answer =
     `This is a simulated answer from the ki2api Kiro simulator; no real model was called. ` +
+    (images > 0 ? `I received ${images} image${images > 1 ? 's' : ''}. ` : '') +
     (results ? `I received the tool results: "${quoted}".` : `You said: "${quoted}".`);
-  return [...words(answer).map((text) => ({ text })), ...tail];
+  const thinking = wantsThinking(body) ? words('<thinking>\nThe user wants an answer; this thinking is simulated too.\n</thinking>\n\n') : [];
+  return [...[...thinking, ...words(answer)].map((text) => ({ text })), ...tail];
 }

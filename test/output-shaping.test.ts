@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { OutputLimiter } from '../src/chat/output-limits.js';
+import { countTokens } from '../src/chat/tokens.js';
+import { ThinkingTagParser, thinkingPrompt } from '../src/kiro/thinking.js';
+import { MAX_TOOL_NAME, shortToolName, ToolNameMap } from '../src/kiro/tool-names.js';
+
+function splitEverywhere(text: string): string[][] {
+  const out: string[][] = [[text]];
+  for (let i = 1; i < text.length; i++) out.push([text.slice(0, i), text.slice(i)]);
+  out.push([...text]);
+  return out;
+}
+
+describe('tool names over 64 characters', () => {
+  const long = `mcp__github_enterprise_server__${'search_repositories_with_filters_'.repeat(2)}`; // 97 chars
+  it('are shortened deterministically to at most 64 characters', () => {
+    const short = shortToolName(long);
+    assert.ok(short.length <= MAX_TOOL_NAME);
+    assert.equal(short, shortToolName(long));
+    assert.notEqual(shortToolName(`${long}x`), short);
+    assert.equal(shortToolName('read_file'), 'read_file');
+  });
+
+  it('map back to the client name, and are rewritten in prompt text', () => {
+    const names = new ToolNameMap();
+    const short = names.toKiro(long);
+    assert.equal(names.fromKiro(short), long);
+    assert.equal(names.fromKiro('read_file'), 'read_file');
+    assert.equal(names.rewriteText(`Use ${long} to search.`), `Use ${short} to search.`);
+  });
+});
+
+describe('thinking tags', () => {
+  const answer = '<thinking>\nStep 1, then step 2.\n</thinking>\n\nThe answer is 4.';
+  it('split into reasoning and text however the stream is chunked', () => {
+    for (const chunks of splitEverywhere(answer)) {
+      const parser = new ThinkingTagParser();
+      let reasoning = '';
+      let text = '';
+      for (const chunk of [...chunks.map((c) => parser.push(c)), parser.flush()]) {
+        reasoning += chunk.reasoning;
+        text += chunk.text;
+      }
+      assert.equal(reasoning, 'Step 1, then step 2.\n', JSON.stringify(chunks));
+      assert.equal(text, 'The answer is 4.', JSON.stringify(chunks));
+    }
+  });
+
+  it('leave an answer without thinking untouched, and ignore a quoted closing tag', () => {
+    const plain = new ThinkingTagParser();
+    assert.deepEqual([plain.push('No '), plain.push('thinking.'), plain.flush()].map((s) => s.text).join(''), 'No thinking.');
+    const quoted = new ThinkingTagParser();
+    const parts = [quoted.push('<thinking>the tag `</thinking>` closes it</thinking>\n\nDone'), quoted.flush()];
+    assert.equal(parts.map((p) => p.reasoning).join(''), 'the tag `</thinking>` closes it');
+    assert.equal(parts.map((p) => p.text).join(''), 'Done');
+  });
+
+  it('treat an unterminated block as reasoning', () => {
+    const parser = new ThinkingTagParser();
+    const parts = [parser.push('<thinking>cut off mid-thou'), parser.flush()];
+    assert.equal(parts.map((p) => p.reasoning).join(''), 'cut off mid-thou');
+    assert.equal(parts.map((p) => p.text).join(''), '');
+  });
+
+  it('clamp the budget to what Kiro accepts', () => {
+    assert.equal(thinkingPrompt(100), '<thinking_mode>enabled</thinking_mode><max_thinking_length>1024</max_thinking_length>');
+    assert.match(thinkingPrompt(999_999), /<max_thinking_length>24576</);
+  });
+});
+
+describe('stop sequences and max tokens', () => {
+  const run = (limiter: OutputLimiter, chunks: string[]) => chunks.map((c) => limiter.text(c)).join('') + limiter.flush();
+
+  it('end the text before the first stop sequence, however it is split', () => {
+    const text = 'one two STOP three END four';
+    for (const chunks of splitEverywhere(text)) {
+      const limiter = new OutputLimiter({ stop: ['END', 'STOP'] });
+      assert.equal(run(limiter, chunks), 'one two ', JSON.stringify(chunks));
+      assert.equal(limiter.hit, 'stop');
+    }
+  });
+
+  it('let everything through when no stop sequence appears, holding back only a possible prefix', () => {
+    const limiter = new OutputLimiter({ stop: ['###'] });
+    assert.equal(limiter.text('abc #'), 'abc ');
+    assert.equal(limiter.text('# x'), '## x');
+    assert.equal(limiter.text('y ##'), 'y ');
+    assert.equal(limiter.flush(), '##');
+    assert.equal(limiter.hit, undefined);
+  });
+
+  it('cap the output at max tokens exactly, counting thinking too', () => {
+    const text = 'The quick brown fox jumps over the lazy dog and keeps running far away.';
+    const limiter = new OutputLimiter({ maxTokens: 5 });
+    const out = run(limiter, [text.slice(0, 20), text.slice(20)]);
+    assert.equal(countTokens(out), 5);
+    assert.ok(text.startsWith(out));
+    assert.equal(limiter.hit, 'length');
+    const thinking = new OutputLimiter({ maxTokens: 3 });
+    thinking.reasoning('one two three four');
+    assert.equal(thinking.text('more'), '');
+    assert.equal(thinking.hit, 'length');
+  });
+
+  it('is inactive (pure pass-through) without limits', () => {
+    const limiter = new OutputLimiter({});
+    assert.equal(limiter.active, false);
+    assert.equal(limiter.text('anything'), 'anything');
+  });
+});
