@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { PNG_1X1 } from './fixtures/images.js';
@@ -246,5 +246,76 @@ describe('agent sessions (strict simulator)', () => {
     assert.match(result.text, /Sunny and 21C/);
     assert.equal(result.steps.length, 2);
     noViolations();
+  });
+});
+
+describe('agent sessions through @ai-sdk/openai-compatible (strict simulator)', () => {
+  let stack: Stack;
+  let provider: ReturnType<typeof createOpenAICompatible>;
+  before(async () => {
+    stack = await startStack({}, { strict: true });
+    provider = createOpenAICompatible({ name: 'ki2api', apiKey: API_KEY, baseURL: `${stack.url}/v1`, includeUsage: true });
+  });
+  after(() => stack.close());
+  const weatherTool = tool({ description: 'Weather for a city', inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }) });
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any tool set
+  async function collect(result: ReturnType<typeof streamText<any>>) {
+    const calls: { toolName: string; input: unknown }[] = [];
+    const errors: unknown[] = [];
+    let reasoning = '';
+    for await (const part of result.fullStream) {
+      if (part.type === 'tool-call') calls.push({ toolName: part.toolName, input: part.input });
+      if (part.type === 'reasoning-delta') reasoning += part.text;
+      if (part.type === 'error') errors.push(part.error);
+    }
+    return { calls, errors, reasoning, text: await result.text, finishReason: await result.finishReason };
+  }
+
+  it('two parallel tool calls and a zero-argument tool', async () => {
+    stack.sim.enqueue({
+      events: [
+        { toolUse: { name: 'get_weather', toolUseId: 'a1', input: '{"city":"Paris"}', stop: true } },
+        { toolUse: { name: 'get_weather', toolUseId: 'a2', input: '{"city":' } },
+        { toolUse: { name: 'get_weather', toolUseId: 'a2', input: '"Rome"}', stop: true } },
+        { toolUse: { name: 'list_files', toolUseId: 'a3', stop: true } },
+      ],
+      split: 5,
+    });
+    const listFiles = tool({ description: 'List files', inputSchema: jsonSchema<Record<string, never>>({ type: 'object', properties: {} }) });
+    const out = await collect(streamText({ model: provider('gpt-4o'), prompt: 'Paris, Rome, and files', maxRetries: 0, tools: { get_weather: weatherTool, list_files: listFiles } }));
+    assert.deepEqual(out.errors, []);
+    assert.deepEqual(out.calls, [
+      { toolName: 'get_weather', input: { city: 'Paris' } },
+      { toolName: 'get_weather', input: { city: 'Rome' } },
+      { toolName: 'list_files', input: {} },
+    ]);
+    assert.equal(out.finishReason, 'tool-calls');
+  });
+
+  it('a 70-character tool name comes back under its own name', async () => {
+    const name = `mcp__filesystem_server__read_text_file_with_encoding_and_${'y'.repeat(13)}`;
+    const out = await collect(streamText({ model: provider('gpt-4o'), prompt: 'read', maxRetries: 0, tools: { [name]: tool({ description: 'Read', inputSchema: jsonSchema<{ path: string }>({ type: 'object', properties: { path: { type: 'string' } }, required: ['path'] }) }) } }));
+    assert.deepEqual(out.errors, []);
+    assert.deepEqual(out.calls, [{ toolName: name, input: { path: 'example' } }]);
+  });
+
+  it('an image, reasoning, and stop sequences', async () => {
+    const seen = await generateText({
+      model: provider('gpt-4o'),
+      maxRetries: 0,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', image: Buffer.from(PNG_1X1, 'base64'), mediaType: 'image/png' }] }],
+    });
+    assert.match(seen.text, /I received 1 image/);
+
+    const thought = await collect(streamText({ model: provider('gpt-4o'), prompt: 'Think', maxRetries: 0, providerOptions: { ki2api: { reasoningEffort: 'medium' } } }));
+    assert.deepEqual(thought.errors, []);
+    assert.match(thought.reasoning, /thinking is simulated/);
+    assert.doesNotMatch(thought.text, /<\/?thinking>/);
+
+    const stopped = await generateText({ model: provider('gpt-4o'), prompt: 'x', maxRetries: 0, stopSequences: ['simulated'] });
+    assert.equal(stopped.text, 'This is a ');
+    assert.equal(stopped.finishReason, 'stop');
+    assert.deepEqual(stack.sim.requests.filter((r) => r.violation), []);
   });
 });
