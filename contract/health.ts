@@ -11,6 +11,17 @@ const CredentialHealthSchema = z.object({
   fix: z.string().nullable().describe('How to fix it, when not usable.'),
 });
 
+const AccountHealthSchema = z.object({
+  fingerprint: z.string().describe('A short one-way hash that tells accounts apart; never the token.'),
+  source: z.string().describe('`env` or the token file path.'),
+  auth_method: z.string().nullable(),
+  state: z.enum(['healthy', 'cooling_down', 'dead', 'unusable']).describe('`dead`: the refresh token was rejected; log in again.'),
+  expires_at: z.string().nullable(),
+  cooldown_until: z.string().nullable().describe('When a resting account (quota, throttling) is used again.'),
+  problem: z.string().nullable(),
+  fix: z.string().nullable(),
+});
+
 export const HealthSchema = extendApi(
   z.object({
     status: z.enum(['ok', 'degraded']).describe('`degraded` when chat requests cannot succeed (e.g. no usable credentials).'),
@@ -18,6 +29,7 @@ export const HealthSchema = extendApi(
     uptime_seconds: z.number().int(),
     upstream: z.string().describe('Which upstream serves chat (`kiro`).'),
     credentials: CredentialHealthSchema,
+    accounts: z.array(AccountHealthSchema).describe('Every Kiro account of the pool (one in the common case).'),
   }),
   {
     title: 'HealthResponse',
@@ -35,6 +47,18 @@ export const HealthSchema = extendApi(
         problem: null,
         fix: null,
       },
+      accounts: [
+        {
+          fingerprint: '3f9a1c2e',
+          source: '~/.aws/sso/cache/kiro-auth-token.json',
+          auth_method: 'social',
+          state: 'healthy',
+          expires_at: '2026-11-21T12:00:00.000Z',
+          cooldown_until: null,
+          problem: null,
+          fix: null,
+        },
+      ],
     },
   },
 );

@@ -8,7 +8,7 @@ import { KiroSimulator } from '../src/simulator/server.js';
 const simulator = await new KiroSimulator({ answerDelayMs: 40 }).start();
 let parsed;
 try {
-  parsed = loadConfig({ ...process.env, KIRO_BASE_URL: simulator.url, KIRO_AUTH_URL: simulator.url, KIRO_OIDC_URL: simulator.url, KIRO_ACCESS_TOKEN: 'demo-access-token', KIRO_PROFILE_ARN: 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR' }, process.argv.slice(2));
+  parsed = loadConfig({ ...process.env, KIRO_BASE_URL: simulator.url, KIRO_AUTH_URL: simulator.url, KIRO_OIDC_URL: simulator.url, KIRO_MANAGEMENT_URL: simulator.url, KIRO_ACCESS_TOKEN: 'demo-access-token', KIRO_PROFILE_ARN: 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR' }, process.argv.slice(2));
 } catch (error) {
   console.error(`ki2api demo: configuration error — ${(error as ConfigError).message}`);
   process.exit(2);

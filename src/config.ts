@@ -27,6 +27,10 @@ export interface Config {
   /** Largest image the gateway downloads for an http(s) image URL; 0 turns downloads off. */
   imageMaxBytes: number;
   imageTimeoutMs: number;
+  managementUrl: string;
+  /** Write refreshed tokens back to their token file. */
+  tokenWriteBack: boolean;
+  refreshMarginSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -48,7 +52,7 @@ export const OPTIONS = [
   { env: 'PORT', flag: 'port', default: '8989', help: 'Port to listen on.' },
   { env: 'HOST', flag: 'host', default: '127.0.0.1', help: 'Interface to listen on (0.0.0.0 for all; Docker sets it).' },
   { env: 'API_KEY', flag: 'api-key', default: 'ki2api-key-2024', help: 'Client API key, or a comma-separated list; "off" disables auth.', secret: true },
-  { env: 'KIRO_TOKEN_FILE', flag: 'token-file', default: '~/.aws/sso/cache/kiro-auth-token.json', help: "Kiro IDE token file." },
+  { env: 'KIRO_TOKEN_FILE', flag: 'token-file', default: '~/.aws/sso/cache/kiro-auth-token.json', help: 'Kiro token file; several (comma-separated) or a folder of them make an account pool.' },
   { env: 'KIRO_ACCESS_TOKEN', flag: 'access-token', help: 'Kiro access token (instead of the token file).', secret: true },
   { env: 'KIRO_REFRESH_TOKEN', flag: 'refresh-token', help: 'Kiro refresh token.', secret: true },
   { env: 'KIRO_PROFILE_ARN', flag: 'profile-arn', help: 'Kiro profile ARN (arn:aws:codewhisperer:<region>:<account>:profile/<id>).' },
@@ -56,6 +60,9 @@ export const OPTIONS = [
   { env: 'KIRO_BASE_URL', flag: 'base-url', default: 'https://runtime.{region}.kiro.dev', help: 'Kiro API; chat is POST {KIRO_BASE_URL}/generateAssistantResponse.' },
   { env: 'KIRO_AUTH_URL', flag: 'auth-url', default: 'https://prod.{region}.auth.desktop.kiro.dev', help: 'Social-login refresh: POST {KIRO_AUTH_URL}/refreshToken.' },
   { env: 'KIRO_OIDC_URL', flag: 'oidc-url', default: 'https://oidc.{region}.amazonaws.com', help: 'IdC refresh: POST {KIRO_OIDC_URL}/token.' },
+  { env: 'KIRO_MANAGEMENT_URL', flag: 'management-url', default: 'https://management.{region}.kiro.dev', help: 'Kiro control plane (ListAvailableProfiles for IdC logins).' },
+  { env: 'KIRO_TOKEN_WRITEBACK', flag: 'token-writeback', default: 'true', help: 'Write refreshed tokens back to the token file (false: keep them in memory).' },
+  { env: 'KIRO_REFRESH_MARGIN_SECONDS', flag: 'refresh-margin-seconds', default: '300', help: 'Refresh the access token this long before it expires.' },
   { env: 'MODEL_ALIASES', flag: 'model-aliases', help: 'Extra model names: "alias=model,alias2=model2" (or a JSON object).' },
   { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
   { env: 'BODY_LIMIT', flag: 'body-limit', default: '20mb', help: 'Largest request body (bytes, or with kb/mb).' },
@@ -95,6 +102,13 @@ function integer(variable: string, raw: string, min: number, max: number): numbe
     throw new ConfigError(variable, `"${raw}" is not a whole number from ${min} to ${max}`, `Set ${variable} to e.g. ${min === 1 ? 8989 : min}.`);
   }
   return value;
+}
+
+function boolean(variable: string, raw: string): boolean {
+  const value = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(variable, `"${raw}" is not true or false`, `Set ${variable} to true or false.`);
 }
 
 function bytes(variable: string, raw: string): number {
@@ -178,7 +192,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not a level`, `Use one of ${LOG_LEVELS.join(', ')}.`);
 
   const tokenFileRaw = (flags['token-file'] as string | undefined) ?? env.KIRO_TOKEN_FILE;
-  const tokenFile = tokenFileRaw?.trim() ? tokenFileRaw.trim().replace(/^~(?=$|[/\\])/, homedir()) : DEFAULT_TOKEN_FILE;
+  const tokenFile = tokenFileRaw?.trim()
+    ? tokenFileRaw
+        .split(',')
+        .map((p) => p.trim().replace(/^~(?=$|[/\\])/, homedir()))
+        .join(',')
+    : DEFAULT_TOKEN_FILE;
 
   return {
     kind: 'run',
@@ -203,6 +222,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       idleTimeoutMs: integer('KIRO_IDLE_TIMEOUT_MS', get('KIRO_IDLE_TIMEOUT_MS')!, 1000, 3_600_000),
       imageMaxBytes: bytes('IMAGE_MAX_BYTES', get('IMAGE_MAX_BYTES')!),
       imageTimeoutMs: integer('IMAGE_FETCH_TIMEOUT_MS', get('IMAGE_FETCH_TIMEOUT_MS')!, 100, 600_000),
+      managementUrl: url('KIRO_MANAGEMENT_URL', withRegion(get('KIRO_MANAGEMENT_URL')!)),
+      tokenWriteBack: boolean('KIRO_TOKEN_WRITEBACK', get('KIRO_TOKEN_WRITEBACK')!),
+      refreshMarginSeconds: integer('KIRO_REFRESH_MARGIN_SECONDS', get('KIRO_REFRESH_MARGIN_SECONDS')!, 0, 3000),
     },
   };
 }

@@ -6,8 +6,7 @@ import { ModelCatalog } from './chat/models.js';
 import { warmTokenizer } from './chat/tokens.js';
 import type { ChatUpstream } from './chat/types.js';
 import type { Config } from './config.js';
-import { EnvCredentialProvider, TokenFileCredentialProvider } from './credentials/static-provider.js';
-import type { CredentialProvider } from './credentials/types.js';
+import { discoverAccounts } from './credentials/discovery.js';
 import { KiroUpstream } from './kiro/upstream.js';
 import type { Logger } from './logger.js';
 
@@ -15,11 +14,6 @@ export interface Gateway {
   app: Express;
   upstream: ChatUpstream;
   close(): Promise<void>;
-}
-
-export function createCredentialProvider(config: Config): CredentialProvider {
-  if (config.accessToken) return new EnvCredentialProvider(config.accessToken, config.profileArn);
-  return new TokenFileCredentialProvider(config.tokenFile, config.profileArn);
 }
 
 /** The composition root: everything expensive (connection pool, tokenizer) is built here, once. */
@@ -32,7 +26,7 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     headersTimeout: config.firstByteTimeoutMs,
     bodyTimeout: config.idleTimeoutMs,
   });
-  const upstream = new KiroUpstream({ baseUrl: config.baseUrl, credentials: createCredentialProvider(config), dispatcher });
+  const upstream = new KiroUpstream({ baseUrl: config.baseUrl, credentials: discoverAccounts(config, logger, dispatcher), dispatcher });
   const catalog = new ModelCatalog(upstream.models, config.modelAliases);
   const app = createApp({
     upstream,

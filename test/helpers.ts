@@ -32,6 +32,7 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
       KIRO_BASE_URL: sim.url,
       KIRO_AUTH_URL: sim.url,
       KIRO_OIDC_URL: sim.url,
+      KIRO_MANAGEMENT_URL: sim.url,
       STREAM_KEEPALIVE_MS: '1000',
       LOG_LEVEL: 'debug',
       ...env,

@@ -172,7 +172,7 @@ describe('HTTP surface against the simulator', () => {
     const cases: [string, object, number, string][] = [
       ['429 with retry-after', { status: 429, headers: { 'retry-after': '3' } }, 429, 'rate_limit_exceeded'],
       ['402 quota', { status: 402, errorBody: { message: 'limit', reason: 'MONTHLY_REQUEST_COUNT' } }, 429, 'insufficient_quota'],
-      ['403 bad token', { status: 403, errorBody: { message: 'The bearer token included in the request is invalid.', reason: null } }, 503, 'upstream_token_invalid'],
+      ['403 bad token (and no refresh token)', { status: 403, errorBody: { message: 'The bearer token included in the request is invalid.', reason: null } }, 503, 'upstream_token_invalid'],
       ['400 context full', { status: 400, errorBody: { message: 'Input is too long.', reason: 'CONTENT_LENGTH_EXCEEDS_THRESHOLD' } }, 400, 'context_length_exceeded'],
       ['400 improperly formed', { status: 400, errorBody: { message: 'Improperly formed request.', reason: null } }, 400, 'upstream_bad_request'],
       ['500', { status: 500 }, 502, 'upstream_error'],
@@ -180,15 +180,44 @@ describe('HTTP surface against the simulator', () => {
     for (const [name, scenario, status, code] of cases) {
       it(`${name} → ${status} ${code}, streaming or not`, async () => {
         for (const stream of [false, true]) {
-          stack.sim.enqueue(scenario);
-          const res = await postChat(stack.url, { ...userMessage('x'), stream });
-          assert.equal(res.status, status, res.text);
-          assert.equal(errorOf(res.text).code, code);
-          if (status === 429 && code === 'rate_limit_exceeded') assert.equal(res.headers.get('retry-after'), '3');
+          // A fresh gateway each time: throttling and quota rest the (single) account.
+          const own = await startStack();
+          try {
+            own.sim.enqueue(scenario, scenario);
+            const res = await postChat(own.url, { ...userMessage('x'), stream });
+            assert.equal(res.status, status, res.text);
+            assert.equal(errorOf(res.text).code, code);
+            if (code === 'rate_limit_exceeded') assert.equal(res.headers.get('retry-after'), '3');
+          } finally {
+            await own.close();
+          }
         }
-        await ok();
       });
     }
+
+    it('after a 429 the account rests for retry-after, then serves again; after a 402 Kiro is not asked again', async () => {
+      const own = await startStack();
+      try {
+        own.sim.enqueue({ status: 429, headers: { 'retry-after': '1' } });
+        assert.equal((await postChat(own.url, userMessage('x'))).status, 429);
+        const resting = await postChat(own.url, userMessage('x'));
+        assert.equal(resting.status, 429);
+        assert.equal(own.sim.requests.length, 1, 'a resting account is not sent to Kiro');
+        await sleep(1100);
+        assert.equal((await postChat(own.url, userMessage('x'))).status, 200);
+        own.sim.enqueue({ status: 402, errorBody: { message: 'limit', reason: 'MONTHLY_REQUEST_COUNT' } });
+        assert.equal((await postChat(own.url, userMessage('x'))).status, 429);
+        const again = await postChat(own.url, userMessage('x'));
+        assert.equal(errorOf(again.text).code, 'insufficient_quota');
+        assert.ok(Number(again.headers.get('retry-after')) > 3000);
+        assert.equal(own.sim.requests.length, 3);
+        const health = await (await fetch(`${own.url}/health`)).json();
+        assert.equal(health.accounts[0].state, 'cooling_down');
+        assert.match(health.accounts[0].problem, /quota/);
+      } finally {
+        await own.close();
+      }
+    });
 
     it('a corrupt CRC mid-stream ends the stream with one error event, never silently', async () => {
       stack.sim.enqueue({ events: [{ text: 'Hello ' }, { text: 'world' }, { text: '!' }], corruptFrame: 1 });

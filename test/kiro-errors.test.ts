@@ -28,7 +28,7 @@ describe('Kiro HTTP errors → client errors (kiro-protocol.md §6)', () => {
 
   it('passes retry-after through for 429', () => {
     assert.equal(mapKiroHttpError(429, '', '7').retryAfter, 7);
-    assert.equal(mapKiroHttpError(429, '', undefined).retryAfter, 1);
+    assert.equal(mapKiroHttpError(429, '', undefined).retryAfter, 10);
   });
 
   it('parses retry-after in seconds and as an HTTP date', () => {

@@ -78,6 +78,18 @@ export interface ModelInfo {
   aliases: string[];
 }
 
+/** One upstream login, as /health shows it: a fingerprint, never a secret. */
+export interface AccountStatus {
+  fingerprint: string;
+  source: string;
+  authMethod: 'social' | 'idc' | null;
+  state: 'healthy' | 'cooling_down' | 'dead' | 'unusable';
+  expiresAt: string | null;
+  cooldownUntil: string | null;
+  problem: string | null;
+  fix: string | null;
+}
+
 export interface CredentialStatus {
   found: boolean;
   usable: boolean;
@@ -98,5 +110,6 @@ export interface ChatUpstream {
   readonly models: readonly ModelInfo[];
   stream(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>>;
   credentialStatus(): CredentialStatus;
+  accounts(): AccountStatus[];
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 
 /** Where the Kiro IDE keeps its login, on every platform (%USERPROFILE% is the home dir on Windows). */
@@ -10,7 +10,7 @@ export const DEFAULT_TOKEN_FILE = join(homedir(), '.aws', 'sso', 'cache', 'kiro-
 /** The token file the Kiro IDE writes (kiro-protocol.md §7). Unknown fields are kept. */
 export const KiroTokenFileSchema = z
   .object({
-    accessToken: z.string().min(1),
+    accessToken: z.string().min(1).optional(),
     refreshToken: z.string().optional(),
     expiresAt: z.string().optional(),
     authMethod: z.string().optional(),
@@ -19,8 +19,13 @@ export const KiroTokenFileSchema = z
     region: z.string().optional(),
     clientIdHash: z.string().optional(),
   })
-  .passthrough();
+  .passthrough()
+  .refine((t) => t.accessToken || t.refreshToken, 'no accessToken or refreshToken');
 export type KiroTokenFile = z.infer<typeof KiroTokenFileSchema>;
+
+/** The IdC client registration the IDE keeps beside the token file, `{clientIdHash}.json`. */
+export const RegistrationSchema = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), expiresAt: z.string().optional() }).passthrough();
+export type Registration = z.infer<typeof RegistrationSchema>;
 
 export type TokenFileRead =
   | { ok: true; token: KiroTokenFile; mtimeMs: number }
@@ -44,17 +49,76 @@ export function readTokenFile(path: string): TokenFileRead {
     return { ok: false, missing: false, problem: `${path} is not valid JSON` };
   }
   const parsed = KiroTokenFileSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, missing: false, problem: `${path} has no accessToken` };
+  if (!parsed.success) return { ok: false, missing: false, problem: `${path} has no accessToken or refreshToken` };
   return { ok: true, token: parsed.data, mtimeMs };
 }
 
-/** A short one-way fingerprint of a secret: enough to tell accounts apart, useless to an attacker. */
-export const fingerprint = (secret: string): string => createHash('sha256').update(secret).digest('hex').slice(0, 8);
+/** The IdC registration for a token file, if its clientIdHash names one. */
+export function readRegistration(tokenPath: string, clientIdHash: string): Registration | undefined {
+  try {
+    const parsed = RegistrationSchema.safeParse(JSON.parse(readFileSync(join(dirname(tokenPath), `${clientIdHash}.json`), 'utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Merge `update` into the token file and replace it atomically: write a temp file beside it with
+ * the same permissions, then rename over the original. A crash never leaves a half-written file,
+ * and fields ki2api does not know (the IDE's own) survive.
+ */
+export function writeTokenFile(path: string, update: Record<string, unknown>): void {
+  let current: Record<string, unknown> = {};
+  let mode = 0o600;
+  try {
+    current = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    // A missing or unreadable file is rewritten from the update alone.
+  }
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temp, `${JSON.stringify({ ...current, ...update }, null, 2)}\n`, { mode });
+    chmodSync(temp, mode);
+    renameSync(temp, path);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // nothing to clean up
+    }
+    throw error;
+  }
+}
+
+/** Token files named by KIRO_TOKEN_FILE: one file, several (comma-separated), or a directory of them. */
+export function expandTokenFiles(spec: string): string[] {
+  return spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .flatMap((path) => {
+      try {
+        if (!statSync(path).isDirectory()) return [path];
+      } catch {
+        return [path];
+      }
+      return readdirSync(path)
+        .filter((name) => name.endsWith('.json'))
+        .map((name) => join(path, name))
+        .filter((file) => readTokenFile(file).ok)
+        .sort();
+    });
+}
+
+/** A short one-way fingerprint: enough to tell accounts apart, useless to an attacker. */
+export const fingerprint = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 8);
 
 /** `social` or `idc`, whatever spelling the file uses. */
 export function normaliseAuthMethod(token: Pick<KiroTokenFile, 'authMethod' | 'clientIdHash'>): 'social' | 'idc' {
   const method = token.authMethod?.toLowerCase() ?? '';
   if (method === 'social') return 'social';
-  if (method === 'idc' || method === 'builder-id' || token.clientIdHash) return 'idc';
+  if (method === 'idc' || method === 'builder-id' || method === 'builderid' || token.clientIdHash) return 'idc';
   return 'social';
 }

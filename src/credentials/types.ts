@@ -1,4 +1,4 @@
-import type { CredentialStatus } from '../chat/types.js';
+import type { AccountStatus, CredentialStatus } from '../chat/types.js';
 
 /** What a Kiro call needs from a login. */
 export interface KiroCredentials {
@@ -8,9 +8,35 @@ export interface KiroCredentials {
   fingerprint: string;
 }
 
-/** "Give me a valid access token and profile ARN." Sources and refreshers hide behind this. */
+/** How a call with an account went, so the pool can cool the account down or fail over. */
+export type AccountOutcome =
+  | { kind: 'ok' }
+  /** Kiro said the token is invalid (403): refresh once and retry. */
+  | { kind: 'auth_rejected' }
+  /** Out of monthly quota (402). */
+  | { kind: 'quota' }
+  /** Throttled (429). */
+  | { kind: 'throttled'; retryAfterSeconds?: number };
+
+/** One account's credentials for one call. */
+export interface AccountLease {
+  credentials: KiroCredentials;
+  /** Force a refresh now (after Kiro rejected the token); resolves with fresh credentials. */
+  refresh(): Promise<KiroCredentials>;
+  report(outcome: AccountOutcome): void;
+}
+
+export type AccountHealth = AccountStatus;
+
+/** "Give me a valid access token and profile ARN" — for one of possibly several accounts. */
 export interface CredentialProvider {
-  /** Throws a GatewayError (503) when there are no usable credentials. */
-  getCredentials(): Promise<KiroCredentials>;
+  /**
+   * A usable account, refreshed if its token is about to expire. `exclude` skips accounts a
+   * request already tried. Throws a GatewayError when no account can serve.
+   */
+  acquire(exclude?: ReadonlySet<string>): Promise<AccountLease>;
+  /** How many accounts there are (failover stops after trying each once). */
+  readonly size: number;
   status(): CredentialStatus;
+  accounts(): AccountHealth[];
 }

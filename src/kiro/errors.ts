@@ -67,7 +67,8 @@ export function mapKiroHttpError(status: number, bodyText: string, retryAfterHea
     case 429:
       return new GatewayError('rate_limit', 'Kiro is rate-limiting this account; retry after a pause.' + said, {
         code: 'rate_limit_exceeded',
-        retryAfter: retryAfter ?? 1,
+        // Kiro's throttling is often per account and lasts; tell clients the same rest the pool takes.
+        retryAfter: retryAfter ?? 10,
       });
     case 408:
     case 504:

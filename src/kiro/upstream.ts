@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
 import { countTokens } from '../chat/tokens.js';
-import type { ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, ModelInfo } from '../chat/types.js';
-import type { CredentialProvider } from '../credentials/types.js';
+import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, ModelInfo } from '../chat/types.js';
+import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
 import { decodeEventStream } from './eventstream.js';
 import { KiroEventTranslator } from './events.js';
 import { kiroHeaders, machineIdFor } from './headers.js';
 import { KIRO_MODELS } from './models.js';
-import { buildKiroRequest, kiroPromptText } from './request.js';
+import { buildKiroRequest, kiroPromptText, type BuiltKiroRequest } from './request.js';
 
 export interface KiroUpstreamOptions {
   /** e.g. https://runtime.us-east-1.kiro.dev */
@@ -35,15 +35,63 @@ export class KiroUpstream implements ChatUpstream {
     return this.options.credentials.status();
   }
 
+  accounts(): AccountStatus[] {
+    return this.options.credentials.accounts();
+  }
+
+  /**
+   * Sends the request with a healthy account. A 403 (token rejected) gets one refresh and one
+   * retry; quota (402), throttling (429) and a second 403 rest that account and move on to the
+   * next, so the client only sees an error when no account can serve.
+   */
   async stream(chatRequest: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>> {
-    const credentials = await this.options.credentials.getCredentials();
-    const built = buildKiroRequest(chatRequest, { conversationId: randomUUID(), ...(credentials.profileArn && { profileArn: credentials.profileArn }) });
-    let response: Dispatcher.ResponseData;
+    const built = buildKiroRequest(chatRequest, { conversationId: randomUUID() });
+    const tried = new Set<string>();
+    let lastError: GatewayError | undefined;
+    for (;;) {
+      let lease: AccountLease;
+      try {
+        lease = await this.options.credentials.acquire(tried);
+      } catch (error) {
+        throw lastError ?? error;
+      }
+      tried.add(lease.credentials.fingerprint);
+      let response = await this.send(built, lease.credentials, signal);
+      if (response.statusCode === 403) {
+        await response.body.dump();
+        let fresh: KiroCredentials;
+        try {
+          fresh = await lease.refresh();
+        } catch (error) {
+          if (!isGatewayError(error)) throw error;
+          lastError = error;
+          if (tried.size >= this.options.credentials.size) throw error;
+          continue;
+        }
+        response = await this.send(built, fresh, signal);
+      }
+      if (response.statusCode === 200) {
+        lease.report({ kind: 'ok' });
+        return this.events(response.body, this.translator(chatRequest, built), signal);
+      }
+      const text = await response.body.text().catch(() => '');
+      const error = mapKiroHttpError(response.statusCode, text, response.headers['retry-after']);
+      if (error.code === 'upstream_token_invalid') lease.report({ kind: 'auth_rejected' });
+      else if (error.code === 'insufficient_quota') lease.report({ kind: 'quota' });
+      else if (error.code === 'rate_limit_exceeded') lease.report({ kind: 'throttled', ...(error.retryAfter !== undefined && { retryAfterSeconds: error.retryAfter }) });
+      else throw error;
+      lastError = error;
+      if (tried.size >= this.options.credentials.size) throw error;
+    }
+  }
+
+  private async send(built: BuiltKiroRequest, credentials: KiroCredentials, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const body = credentials.profileArn ? JSON.stringify({ ...built.body, profileArn: credentials.profileArn }) : built.json;
     try {
-      response = await request(this.url, {
+      return await request(this.url, {
         method: 'POST',
         headers: kiroHeaders(credentials.accessToken, machineIdFor(credentials.fingerprint)),
-        body: built.json,
+        body,
         dispatcher: this.options.dispatcher,
         signal,
       });
@@ -51,11 +99,10 @@ export class KiroUpstream implements ChatUpstream {
       if (signal.aborted) throw signal.reason ?? error;
       throw mapTransportError(error);
     }
-    if (response.statusCode !== 200) {
-      const text = await response.body.text().catch(() => '');
-      throw mapKiroHttpError(response.statusCode, text, response.headers['retry-after']);
-    }
-    const translator = new KiroEventTranslator({
+  }
+
+  private translator(chatRequest: ChatRequest, built: BuiltKiroRequest): KiroEventTranslator {
+    return new KiroEventTranslator({
       promptTokens: () => countTokens(kiroPromptText(built.body)),
       toolNames: built.toolNames,
       thinking: chatRequest.reasoning !== undefined,
@@ -64,7 +111,6 @@ export class KiroUpstream implements ChatUpstream {
         ...(chatRequest.maxOutputTokens !== undefined && { maxTokens: chatRequest.maxOutputTokens }),
       },
     });
-    return this.events(response.body, translator, signal);
   }
 
   private async *events(body: ResponseBody, translator: KiroEventTranslator, signal: AbortSignal): AsyncGenerator<ChatEvent> {

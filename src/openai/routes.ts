@@ -109,6 +109,16 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
           problem: credentials.problem,
           fix: credentials.fix,
         },
+        accounts: deps.upstream.accounts().map((a) => ({
+          fingerprint: a.fingerprint,
+          source: a.source,
+          auth_method: a.authMethod,
+          state: a.state,
+          expires_at: a.expiresAt,
+          cooldown_until: a.cooldownUntil,
+          problem: a.problem,
+          fix: a.fix,
+        })),
       },
     };
   };

@@ -24,7 +24,11 @@ export interface RefreshBehaviour {
   rotate?: boolean;
   expiresIn?: number;
   delayMs?: number;
+  /** Fail this many of the next refresh calls with HTTP 500 (a transient outage). */
+  failNext?: number;
 }
+
+export const SIMULATOR_PROFILE_ARN = 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR';
 
 export function frameFor(event: SimEvent): Uint8Array {
   if ('raw' in event) return event.raw;
@@ -60,6 +64,7 @@ export class KiroSimulator {
   refresh: RefreshBehaviour = {};
   /** When set, chat calls must carry one of these bearer tokens or get Kiro's 403. */
   validTokens: Set<string> | undefined;
+  profileCalls = 0;
   /** Connections whose response was closed before it finished (the client or gateway aborted). */
   abortedResponses = 0;
   strict: boolean;
@@ -107,6 +112,10 @@ export class KiroSimulator {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'POST' && path === '/generateAssistantResponse') return this.chat(req, res, body);
     if (req.method === 'POST' && (path === '/refreshToken' || path === '/token')) return this.refreshToken(res, path, body as Record<string, unknown>);
+    if (req.method === 'POST' && path === '/listAvailableProfiles') {
+      this.profileCalls++;
+      return this.json(res, 200, { profiles: [{ arn: SIMULATOR_PROFILE_ARN, profileName: 'Simulator', profileType: 'Q_DEVELOPER', status: 'ACTIVE' }] });
+    }
     return this.json(res, 404, { message: `no route ${req.method} ${path}` });
   }
 
@@ -166,6 +175,10 @@ export class KiroSimulator {
     this.refreshCalls.push({ path, body });
     const behaviour = this.refresh;
     if (behaviour.delayMs) await sleep(behaviour.delayMs);
+    if (behaviour.failNext) {
+      behaviour.failNext--;
+      return this.json(res, 500, { message: 'simulated outage' });
+    }
     if (behaviour.status) return this.json(res, behaviour.status, { message: `simulated HTTP ${behaviour.status}` });
     if (behaviour.deadRefreshToken) {
       return this.json(res, 400, { error: 'invalid_grant', error_description: 'Invalid refresh token provided', message: 'Invalid refresh token provided' });
@@ -177,7 +190,7 @@ export class KiroSimulator {
     this.validTokens?.add(accessToken);
     const answer: Record<string, unknown> = { accessToken, expiresIn: behaviour.expiresIn ?? 3600 };
     if (behaviour.rotate) answer.refreshToken = `sim-refresh-${this.issued}`;
-    if (path === '/refreshToken') answer.profileArn = 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR';
+    if (path === '/refreshToken') answer.profileArn = SIMULATOR_PROFILE_ARN;
     else answer.tokenType = 'Bearer';
     return this.json(res, 200, answer);
   }

@@ -1,0 +1,315 @@
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../chat/errors.js';
+import type { Logger } from '../logger.js';
+import { listProfileArn, RefreshError, refreshIdc, refreshSocial, type RefreshedTokens } from './refresh.js';
+import { fingerprint, normaliseAuthMethod, readRegistration, readTokenFile, writeTokenFile, type KiroTokenFile } from './token-file.js';
+import type { AccountHealth, KiroCredentials } from './types.js';
+
+export interface AccountOptions {
+  authUrl: string;
+  oidcUrl: string;
+  managementUrl: string;
+  /** Write refreshed tokens back to the token file (KIRO_TOKEN_WRITEBACK). */
+  writeBack: boolean;
+  /** Refresh this long before the access token expires. */
+  refreshMarginMs: number;
+  /** KIRO_PROFILE_ARN, which wins over the file's. */
+  profileArn?: string;
+  logger: Logger;
+  dispatcher?: Dispatcher;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type AccountSource = { kind: 'file'; path: string } | { kind: 'env'; accessToken?: string; refreshToken?: string };
+
+interface TokenState {
+  accessToken?: string;
+  refreshToken?: string;
+  /** ms since epoch */
+  expiresAt?: number;
+  profileArn?: string;
+  authMethod: 'social' | 'idc';
+  clientIdHash?: string;
+}
+
+const RELOGIN_FIX = 'Log in to the Kiro IDE again; ki2api picks the new login up from the token file by itself.';
+const REFRESH_ATTEMPTS = 3;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One Kiro login. Keeps its access token fresh: refreshes before expiry and on demand, one refresh
+ * at a time however many requests wait for it, re-reads its token file first (the IDE may have
+ * rotated the token already), and writes refreshed tokens back so the IDE keeps working.
+ */
+export class KiroAccount {
+  readonly fingerprint: string;
+  readonly source: string;
+  private token: TokenState | undefined;
+  private mtimeMs = -1;
+  private checkedAt = 0;
+  private dead: string | undefined;
+  private unusable: string | undefined;
+  private missing = false;
+  private cooldownUntil = 0;
+  private cooldownReason: string | undefined;
+  private refreshing: Promise<KiroCredentials> | undefined;
+  private profileLookup: Promise<void> | undefined;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly from: AccountSource,
+    private readonly options: AccountOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.source = from.kind === 'file' ? from.path : 'env';
+    this.fingerprint = fingerprint(from.kind === 'file' ? `file:${from.path}` : `env:${from.refreshToken ?? from.accessToken ?? ''}`);
+    if (from.kind === 'env') {
+      this.token = {
+        ...(from.accessToken && { accessToken: from.accessToken }),
+        ...(from.refreshToken && { refreshToken: from.refreshToken }),
+        authMethod: 'social',
+        ...(options.profileArn && { profileArn: options.profileArn }),
+      };
+    } else {
+      this.load();
+    }
+  }
+
+  /** Can take a request now (not dead, not cooling down, and holding a token or a way to get one). */
+  available(): boolean {
+    this.reloadIfChanged();
+    return !this.dead && !this.unusable && this.cooldownUntil <= this.now() && this.token !== undefined;
+  }
+
+  /** True while its token file does not exist (it is picked up as soon as the IDE writes it). */
+  isMissing(): boolean {
+    this.reloadIfChanged();
+    return this.missing;
+  }
+
+  /** ms until a cooling-down account is available again (0 when not cooling). */
+  cooldownLeft(): number {
+    return Math.max(0, this.cooldownUntil - this.now());
+  }
+
+  coolDown(untilMs: number, reason: string): void {
+    this.cooldownUntil = Math.max(this.cooldownUntil, untilMs);
+    this.cooldownReason = reason;
+    this.options.logger.warn({ account: this.fingerprint, until: new Date(this.cooldownUntil).toISOString(), reason }, 'account cooling down');
+  }
+
+  markHealthy(): void {
+    this.cooldownUntil = 0;
+    this.cooldownReason = undefined;
+  }
+
+  /** Credentials for a call, refreshed first when the access token is missing or about to expire. */
+  async credentials(): Promise<KiroCredentials> {
+    this.reloadIfChanged();
+    this.assertUsable();
+    const token = this.token!;
+    if (!token.accessToken || (token.refreshToken && token.expiresAt !== undefined && token.expiresAt - this.now() <= this.options.refreshMarginMs)) {
+      return this.refresh(false);
+    }
+    return this.withProfile();
+  }
+
+  /**
+   * Refresh (single-flight). `force`: Kiro rejected the current access token, so even a token that
+   * looks fresh must be replaced — unless the token file already holds a newer one.
+   */
+  refresh(force: boolean): Promise<KiroCredentials> {
+    const rejected = force ? this.token?.accessToken : undefined;
+    this.refreshing ??= this.doRefresh(rejected).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  health(): AccountHealth {
+    this.reloadIfChanged();
+    const expiresAt = this.token?.expiresAt !== undefined ? new Date(this.token.expiresAt).toISOString() : null;
+    const base = { fingerprint: this.fingerprint, source: this.source, authMethod: this.token?.authMethod ?? null, expiresAt };
+    if (this.dead) return { ...base, state: 'dead', cooldownUntil: null, problem: this.dead, fix: RELOGIN_FIX };
+    if (this.unusable || !this.token) return { ...base, state: 'unusable', cooldownUntil: null, problem: this.unusable ?? 'no token', fix: RELOGIN_FIX };
+    if (this.cooldownUntil > this.now()) {
+      return { ...base, state: 'cooling_down', cooldownUntil: new Date(this.cooldownUntil).toISOString(), problem: this.cooldownReason ?? null, fix: null };
+    }
+    if (!this.token.refreshToken && this.token.expiresAt !== undefined && this.token.expiresAt <= this.now()) {
+      return { ...base, state: 'unusable', cooldownUntil: null, problem: `the access token expired at ${expiresAt} and there is no refresh token`, fix: RELOGIN_FIX };
+    }
+    return { ...base, state: 'healthy', cooldownUntil: null, problem: null, fix: null };
+  }
+
+  private current(): KiroCredentials {
+    const token = this.token!;
+    const profileArn = this.options.profileArn ?? token.profileArn;
+    return { accessToken: token.accessToken!, ...(profileArn && { profileArn }), fingerprint: this.fingerprint };
+  }
+
+  private assertUsable(): void {
+    if (this.dead) {
+      throw new GatewayError('upstream_auth', `The Kiro login ${this.fingerprint} has expired: ${this.dead}. ${RELOGIN_FIX}`, { code: 'kiro_login_expired' });
+    }
+    if (this.unusable || !this.token) {
+      throw new GatewayError('unavailable', `The Kiro credentials in ${this.source} cannot be used: ${this.unusable ?? 'no token'}. ${RELOGIN_FIX}`, { code: 'no_credentials' });
+    }
+  }
+
+  /** File accounts: pick up what the IDE wrote, at most every 2 s (a stat, no read, when unchanged). */
+  private reloadIfChanged(): void {
+    if (this.from.kind !== 'file' || this.now() - this.checkedAt < 2000) return;
+    this.load();
+  }
+
+  /** (Re)read the token file if it changed. Returns true when the stored login changed. */
+  private load(): boolean {
+    if (this.from.kind !== 'file') return false;
+    this.checkedAt = this.now();
+    const read = readTokenFile(this.from.path);
+    this.missing = !read.ok && read.missing;
+    if (!read.ok) {
+      this.unusable = read.problem;
+      return false;
+    }
+    if (read.mtimeMs === this.mtimeMs && this.token) return false;
+    this.mtimeMs = read.mtimeMs;
+    const before = this.token;
+    this.token = this.fromFile(read.token);
+    this.unusable = undefined;
+    const changed = before?.refreshToken !== this.token.refreshToken || before?.accessToken !== this.token.accessToken;
+    // A new login in the file brings a dead account back to life.
+    if (changed && this.dead && before?.refreshToken !== this.token.refreshToken) this.dead = undefined;
+    return changed;
+  }
+
+  private fromFile(file: KiroTokenFile): TokenState {
+    const expiresAt = file.expiresAt ? Date.parse(file.expiresAt) : undefined;
+    return {
+      ...(file.accessToken && { accessToken: file.accessToken }),
+      ...(file.refreshToken && { refreshToken: file.refreshToken }),
+      ...(expiresAt !== undefined && !Number.isNaN(expiresAt) && { expiresAt }),
+      ...(file.profileArn && { profileArn: file.profileArn }),
+      authMethod: normaliseAuthMethod(file),
+      ...(file.clientIdHash && { clientIdHash: file.clientIdHash }),
+    };
+  }
+
+  private async doRefresh(rejectedToken: string | undefined): Promise<KiroCredentials> {
+    // The IDE (or kiro-cli) may have refreshed already: a newer token in the file needs no refresh.
+    if (this.from.kind === 'file' && this.load()) {
+      const token = this.token!;
+      const fresh = token.expiresAt === undefined || token.expiresAt - this.now() > this.options.refreshMarginMs;
+      if (token.accessToken && token.accessToken !== rejectedToken && fresh) return this.withProfile();
+    }
+    this.assertUsable();
+    if (!this.token!.refreshToken) {
+      throw new GatewayError('upstream_auth', `Kiro rejected the access token of ${this.source} and there is no refresh token to renew it. ${RELOGIN_FIX}`, {
+        code: 'upstream_token_invalid',
+      });
+    }
+    let refreshed: RefreshedTokens;
+    try {
+      refreshed = await this.refreshWithRetry();
+    } catch (error) {
+      if (!(error instanceof RefreshError) || !error.permanent) {
+        throw new GatewayError('unavailable', `Could not refresh the Kiro login ${this.fingerprint}: ${(error as Error).message}. Retrying shortly.`, {
+          code: 'token_refresh_failed',
+          retryAfter: 5,
+        });
+      }
+      // The IDE may have rotated the refresh token underneath us: try the file's once more.
+      if (this.from.kind === 'file' && this.load() && this.token?.refreshToken) {
+        try {
+          refreshed = await this.refreshOnce();
+        } catch (retryError) {
+          this.markDead(retryError as Error);
+          throw this.deadError();
+        }
+      } else {
+        this.markDead(error);
+        throw this.deadError();
+      }
+    }
+    this.adopt(refreshed);
+    return this.withProfile();
+  }
+
+  private markDead(error: Error): void {
+    this.dead = error.message;
+    this.options.logger.error({ account: this.fingerprint, source: this.source }, `Kiro login expired: ${error.message}. ${RELOGIN_FIX}`);
+  }
+
+  private deadError(): GatewayError {
+    return new GatewayError('upstream_auth', `The Kiro login ${this.fingerprint} has expired: ${this.dead}. ${RELOGIN_FIX}`, { code: 'kiro_login_expired' });
+  }
+
+  private async refreshWithRetry(): Promise<RefreshedTokens> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.refreshOnce();
+      } catch (error) {
+        if (!(error instanceof RefreshError) || error.permanent || attempt >= REFRESH_ATTEMPTS) throw error;
+        const delay = 250 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+        this.options.logger.warn({ account: this.fingerprint, attempt, delay_ms: Math.round(delay) }, `token refresh failed (${error.message}); retrying`);
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private refreshOnce(): Promise<RefreshedTokens> {
+    const token = this.token!;
+    const refreshToken = token.refreshToken!;
+    if (refreshToken.includes('...')) return Promise.reject(new RefreshError('the refresh token is truncated (it contains "...")', true));
+    if (token.authMethod === 'idc') {
+      const registration = this.from.kind === 'file' && token.clientIdHash ? readRegistration(this.from.path, token.clientIdHash) : undefined;
+      if (!registration) {
+        return Promise.reject(
+          new RefreshError(`an IdC login needs its client registration (${token.clientIdHash ?? '<clientIdHash>'}.json beside the token file), which was not found`, true),
+        );
+      }
+      return refreshIdc(this.options.oidcUrl, refreshToken, registration.clientId, registration.clientSecret, this.options.dispatcher);
+    }
+    return refreshSocial(this.options.authUrl, refreshToken, this.options.dispatcher);
+  }
+
+  private adopt(refreshed: RefreshedTokens): void {
+    const token = this.token!;
+    token.accessToken = refreshed.accessToken;
+    if (refreshed.refreshToken) token.refreshToken = refreshed.refreshToken;
+    token.expiresAt = refreshed.expiresAt.getTime();
+    if (refreshed.profileArn && !token.profileArn) token.profileArn = refreshed.profileArn;
+    this.dead = undefined;
+    this.options.logger.info({ account: this.fingerprint, expires_at: refreshed.expiresAt.toISOString(), rotated: Boolean(refreshed.refreshToken) }, 'Kiro token refreshed');
+    if (this.from.kind !== 'file' || !this.options.writeBack) return;
+    try {
+      writeTokenFile(this.from.path, {
+        accessToken: token.accessToken,
+        ...(refreshed.refreshToken && { refreshToken: refreshed.refreshToken }),
+        expiresAt: refreshed.expiresAt.toISOString(),
+        ...(refreshed.profileArn && { profileArn: token.profileArn }),
+      });
+      // Our own write is not news: remember its mtime so it is not re-read as the IDE's.
+      const written = readTokenFile(this.from.path);
+      if (written.ok) this.mtimeMs = written.mtimeMs;
+    } catch (error) {
+      this.options.logger.warn({ account: this.fingerprint, code: (error as NodeJS.ErrnoException).code }, `could not write the refreshed token back to ${this.from.path}; it lives in memory`);
+    }
+  }
+
+  /** IdC logins carry no profile ARN: ask Kiro for one (§1.3), once per login. */
+  private async withProfile(): Promise<KiroCredentials> {
+    const token = this.token!;
+    if (!this.options.profileArn && !token.profileArn && token.authMethod === 'idc' && token.accessToken) {
+      const accessToken = token.accessToken;
+      this.profileLookup ??= listProfileArn(this.options.managementUrl, accessToken, this.options.dispatcher).then((arn) => {
+        if (arn) token.profileArn = arn;
+        else this.options.logger.warn({ account: this.fingerprint }, 'no profile ARN found for this IdC login (ListAvailableProfiles); set KIRO_PROFILE_ARN if Kiro asks for one');
+      });
+      await this.profileLookup;
+    }
+    return this.current();
+  }
+}

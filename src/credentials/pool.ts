@@ -1,0 +1,124 @@
+import { GatewayError } from '../chat/errors.js';
+import type { CredentialStatus } from '../chat/types.js';
+import type { KiroAccount } from './account.js';
+import type { AccountHealth, AccountLease, AccountOutcome, CredentialProvider } from './types.js';
+
+const LOGIN_FIX =
+  'Log in to the Kiro IDE (it writes ~/.aws/sso/cache/kiro-auth-token.json), or set KIRO_ACCESS_TOKEN / KIRO_REFRESH_TOKEN ' +
+  '(with KIRO_PROFILE_ARN), or point KIRO_TOKEN_FILE at a token file, several (comma-separated), or a folder of them.';
+
+/**
+ * How long an account rests after each kind of trouble. Nothing disables an account for good: an
+ * account out of quota is probed again hourly (a plan upgrade or reset is picked up), a throttled
+ * one after Kiro's retry-after.
+ */
+export const THROTTLE_COOLDOWN_MS = 10_000;
+export const QUOTA_COOLDOWN_MS = 60 * 60_000;
+export const AUTH_COOLDOWN_MS = 5 * 60_000;
+
+/**
+ * One or several Kiro accounts. Requests go round-robin over the healthy ones; an account that is
+ * out of quota, throttled, or rejected even after a refresh rests for a while, and the request
+ * moves on to the next account (the upstream adapter does the retry).
+ */
+export class AccountPool implements CredentialProvider {
+  private next = 0;
+
+  constructor(
+    private readonly members: readonly KiroAccount[],
+    private readonly missing: string | undefined = undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  async acquire(exclude: ReadonlySet<string> = new Set()): Promise<AccountLease> {
+    const candidates = this.members.filter((a) => !exclude.has(a.fingerprint));
+    let lastError: unknown;
+    for (let i = 0; i < candidates.length; i++) {
+      const start = this.next++ % candidates.length;
+      const ordered = [...candidates.slice(start), ...candidates.slice(0, start)].filter((a) => a.available());
+      const account = ordered[0];
+      if (!account) break;
+      try {
+        const credentials = await account.credentials();
+        return {
+          credentials,
+          refresh: () => account.refresh(true),
+          report: (outcome) => this.record(account, outcome),
+        };
+      } catch (error) {
+        lastError = error;
+        candidates.splice(candidates.indexOf(account), 1);
+        i = -1;
+        if (candidates.length === 0) break;
+      }
+    }
+    throw lastError ?? this.noAccountError(exclude);
+  }
+
+  private record(account: KiroAccount, outcome: AccountOutcome): void {
+    const now = this.now();
+    switch (outcome.kind) {
+      case 'ok':
+        account.markHealthy();
+        break;
+      case 'quota':
+        account.coolDown(now + QUOTA_COOLDOWN_MS, 'out of monthly quota (MONTHLY_REQUEST_COUNT)');
+        break;
+      case 'throttled':
+        account.coolDown(now + (outcome.retryAfterSeconds !== undefined ? outcome.retryAfterSeconds * 1000 : THROTTLE_COOLDOWN_MS), 'throttled by Kiro (429)');
+        break;
+      case 'auth_rejected':
+        account.coolDown(now + AUTH_COOLDOWN_MS, 'Kiro rejected the token even after a refresh (wrong profile ARN?)');
+        break;
+    }
+  }
+
+  /** Why nothing can serve: resting accounts say when to retry; dead ones say to log in again. */
+  private noAccountError(exclude: ReadonlySet<string>): GatewayError {
+    if (this.members.every((a) => a.isMissing())) {
+      return new GatewayError('unavailable', `No Kiro credentials found: ${this.status().problem}. ${LOGIN_FIX}`, { code: 'no_credentials' });
+    }
+    const resting = this.members.filter((a) => !exclude.has(a.fingerprint) && a.cooldownLeft() > 0);
+    if (resting.length > 0) {
+      const wait = Math.ceil(Math.min(...resting.map((a) => a.cooldownLeft())) / 1000);
+      const quota = resting.every((a) => a.health().problem?.includes('quota'));
+      return quota
+        ? new GatewayError('quota', `Every Kiro account is out of its monthly quota; the next resets in ${wait} s.`, { code: 'insufficient_quota', retryAfter: wait })
+        : new GatewayError('rate_limit', `Every Kiro account is resting after throttling or errors; retry in ${wait} s.`, { code: 'rate_limit_exceeded', retryAfter: wait });
+    }
+    const first = this.members.map((a) => a.health()).find((h) => h.problem);
+    return new GatewayError('upstream_auth', `No usable Kiro account: ${first?.problem ?? 'all accounts failed'}. ${first?.fix ?? LOGIN_FIX}`, {
+      code: first?.state === 'dead' ? 'kiro_login_expired' : 'no_credentials',
+    });
+  }
+
+  accounts(): AccountHealth[] {
+    return this.members.map((a) => a.health());
+  }
+
+  status(): CredentialStatus {
+    if (this.members.every((a) => a.isMissing())) {
+      const where = this.members.length > 0 ? this.members.map((a) => a.source).join(', ') : (this.missing ?? 'nothing configured');
+      return { found: false, usable: false, source: null, authMethod: null, expiresAt: null, problem: `no Kiro credentials found (no token file at ${where})`, fix: LOGIN_FIX };
+    }
+    if (this.members.length === 0) {
+      return { found: false, usable: false, source: null, authMethod: null, expiresAt: null, problem: `no Kiro credentials found (${this.missing ?? 'nothing configured'})`, fix: LOGIN_FIX };
+    }
+    const accounts = this.accounts();
+    const usable = accounts.find((a) => a.state === 'healthy');
+    const shown = usable ?? accounts[0]!;
+    return {
+      found: true,
+      usable: usable !== undefined,
+      source: accounts.length === 1 ? shown.source : `${accounts.length} accounts`,
+      authMethod: shown.authMethod,
+      expiresAt: shown.expiresAt,
+      problem: usable ? null : (shown.problem ?? 'no account is usable'),
+      fix: usable ? null : shown.fix,
+    };
+  }
+}
