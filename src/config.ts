@@ -8,9 +8,8 @@ export interface Config {
   host: string;
   /** null: auth off. */
   apiKeys: string[] | null;
+  /** One path, several (comma-separated), or a directory. */
   tokenFile: string;
-  /** True when KIRO_TOKEN_FILE was set explicitly (then a missing file is worth a warning). */
-  tokenFileExplicit: boolean;
   accessToken: string | undefined;
   refreshToken: string | undefined;
   profileArn: string | undefined;
@@ -206,7 +205,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       host: get('HOST')!,
       apiKeys,
       tokenFile,
-      tokenFileExplicit: Boolean(tokenFileRaw?.trim()),
       accessToken: get('KIRO_ACCESS_TOKEN'),
       refreshToken: get('KIRO_REFRESH_TOKEN'),
       profileArn,
