@@ -1,15 +1,21 @@
 import { createExpressEndpoints } from '@ts-rest/express';
+import compression from 'compression';
+import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import { contract, type RouteMeta } from '../contract/index.js';
 import { buildOpenApiDocument } from '../contract/openapi.js';
 import type { ImageLoader } from './chat/images.js';
 import type { ModelCatalog } from './chat/models.js';
 import type { ChatUpstream } from './chat/types.js';
-import { accessLog } from './http/access-log.js';
 import { createKeyChecker } from './http/auth.js';
 import { docsRouter } from './http/docs.js';
 import { errorHandler, notFoundHandler, sendError, validationError } from './http/errors.js';
+import { concurrentStreams, requestsPerMinute } from './http/limits.js';
+import { observeRequests } from './http/observe.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { CompletionCache } from './openai/cache.js';
 import { createOpenAIRouter } from './openai/routes.js';
 import { VERSION } from './version.js';
 
@@ -22,7 +28,16 @@ export interface AppDeps {
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
   keepAliveMs: number;
+  metrics: Metrics;
   loadImage?: ImageLoader;
+  cache?: CompletionCache;
+  /** Serve /metrics without the API key. */
+  metricsPublic?: boolean;
+  /** Per-key limits; 0 or absent: none. */
+  rateLimitRpm?: number;
+  maxConcurrentStreams?: number;
+  /** Browser origins allowed by CORS; null or absent: CORS off. */
+  corsOrigins?: string[] | null;
   startedAt?: number;
 }
 
@@ -42,23 +57,53 @@ const canonicalPaths: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** Security headers for the pages a browser renders; Swagger UI needs its own inline styles. */
+const docsHeaders = helmet({
+  contentSecurityPolicy: {
+    directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"], upgradeInsecureRequests: null },
+  },
+});
+
+/** Never compress a stream: gzip would hold chunks back until its buffer fills. */
+const notEventStream: compression.CompressionFilter = (req, res) =>
+  !String(res.getHeader('content-type') ?? '').startsWith('text/event-stream') && compression.filter(req, res);
+
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(accessLog(deps.logger));
+  app.use(observeRequests(deps.logger, deps.metrics));
+  app.use(canonicalPaths);
+  if (deps.corsOrigins?.length) {
+    app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : deps.corsOrigins, exposedHeaders: ['x-request-id', 'x-ki2api-overhead-ms', 'retry-after'], maxAge: 600 }));
+  }
+  app.use(compression({ filter: notEventStream, threshold: 1024 }));
   // Parse JSON whatever the content type says: `curl -d` sends form-urlencoded by default.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
-  app.use(canonicalPaths);
+  app.use(['/docs', '/openapi.json'], docsHeaders);
   app.use(docsRouter(openapiJsonText()));
 
   const checkKey = createKeyChecker(deps.apiKeys);
-  const auth: RequestHandler = (req, res, next) => {
-    const meta = (req as unknown as { tsRestRoute?: { metadata?: RouteMeta } }).tsRestRoute?.metadata;
-    const failure = meta?.public ? undefined : checkKey(req.headers);
+  const requireKey: RequestHandler = (req, res, next) => {
+    const failure = checkKey(req.headers);
     if (failure) sendError(res, failure);
     else next();
   };
+  app.get('/metrics', ...(deps.metricsPublic ? [] : [requireKey]), (_req, res, next) => {
+    deps.metrics.registry.metrics().then((text) => res.type(deps.metrics.registry.contentType).send(text), next);
+  });
+
+  const auth: RequestHandler = (req, res, next) => {
+    const meta = (req as unknown as { tsRestRoute?: { metadata?: RouteMeta } }).tsRestRoute?.metadata;
+    if (meta?.public) next();
+    else requireKey(req, res, next);
+  };
+  const chatOnly = (limit: RequestHandler): RequestHandler => (req, res, next) =>
+    (req as unknown as { tsRestRoute?: unknown }).tsRestRoute === contract.createChatCompletion ? limit(req, res, next) : next();
+  const limits = [
+    ...(deps.rateLimitRpm ? [chatOnly(requestsPerMinute(deps.rateLimitRpm))] : []),
+    ...(deps.maxConcurrentStreams ? [chatOnly(concurrentStreams(deps.maxConcurrentStreams))] : []),
+  ];
 
   const router = createOpenAIRouter({
     upstream: deps.upstream,
@@ -68,10 +113,11 @@ export function createApp(deps: AppDeps): Express {
     startedAt: deps.startedAt ?? Date.now(),
     keepAliveMs: deps.keepAliveMs,
     ...(deps.loadImage && { loadImage: deps.loadImage }),
+    ...(deps.cache && { cache: deps.cache }),
   });
   createExpressEndpoints(contract, router, app, {
     logInitialization: false,
-    globalMiddleware: [auth],
+    globalMiddleware: [auth, ...limits],
     requestValidationErrorHandler: (err, _req, res) => {
       if (err.body) sendError(res, validationError(err.body, 'body'));
       else if (err.pathParams) sendError(res, validationError(err.pathParams, 'path'));

@@ -27,6 +27,19 @@ export interface Config {
   imageMaxBytes: number;
   imageTimeoutMs: number;
   managementUrl: string;
+  connectTimeoutMs: number;
+  retries: number;
+  retryMaxWaitMs: number;
+  breakerThreshold: number;
+  breakerCooldownMs: number;
+  logFile: string | undefined;
+  metricsPublic: boolean;
+  rateLimitRpm: number;
+  maxConcurrentStreams: number;
+  corsOrigins: string[] | null;
+  cacheTtlSeconds: number;
+  cacheMaxEntries: number;
+  shutdownTimeoutMs: number;
   /** Write refreshed tokens back to their token file. */
   tokenWriteBack: boolean;
   refreshMarginSeconds: number;
@@ -66,8 +79,21 @@ export const OPTIONS = [
   { env: 'LOG_LEVEL', flag: 'log-level', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
   { env: 'BODY_LIMIT', flag: 'body-limit', default: '20mb', help: 'Largest request body (bytes, or with kb/mb).' },
   { env: 'STREAM_KEEPALIVE_MS', flag: 'stream-keepalive-ms', default: '5000', help: 'Send ": keep-alive" on a silent stream this often.' },
-  { env: 'KIRO_FIRST_BYTE_TIMEOUT_MS', flag: 'first-byte-timeout-ms', default: '180000', help: 'Give up when Kiro has not answered in this long.' },
+  { env: 'KIRO_CONNECT_TIMEOUT_MS', flag: 'connect-timeout-ms', default: '10000', help: 'Give up connecting to Kiro after this long.' },
+  { env: 'KIRO_FIRST_BYTE_TIMEOUT_MS', flag: 'first-byte-timeout-ms', default: '120000', help: 'Give up (and retry) when Kiro has not started answering in this long.' },
   { env: 'KIRO_IDLE_TIMEOUT_MS', flag: 'idle-timeout-ms', default: '120000', help: 'Give up when a Kiro stream is silent this long.' },
+  { env: 'UPSTREAM_RETRIES', flag: 'upstream-retries', default: '2', help: 'Retries for 429/5xx/network failures, only before anything reached the client.' },
+  { env: 'UPSTREAM_RETRY_MAX_WAIT_MS', flag: 'upstream-retry-max-wait-ms', default: '5000', help: 'Longest wait before a retry; a longer retry-after goes to the client.' },
+  { env: 'BREAKER_THRESHOLD', flag: 'breaker-threshold', default: '5', help: 'Consecutive Kiro failures that open an account\'s circuit breaker.' },
+  { env: 'BREAKER_COOLDOWN_MS', flag: 'breaker-cooldown-ms', default: '30000', help: 'How long an open breaker waits before one trial request.' },
+  { env: 'RATE_LIMIT_RPM', flag: 'rate-limit-rpm', default: '0', help: 'Requests per minute per API key (0: no limit).' },
+  { env: 'MAX_CONCURRENT_STREAMS', flag: 'max-concurrent-streams', default: '0', help: 'Open streams per API key (0: no limit).' },
+  { env: 'CORS_ORIGINS', flag: 'cors-origins', help: 'Allow browser clients from these origins (comma-separated, or *). Off when unset.' },
+  { env: 'METRICS_PUBLIC', flag: 'metrics-public', default: 'false', help: 'Serve /metrics without the API key.' },
+  { env: 'CACHE_TTL_SECONDS', flag: 'cache-ttl-seconds', default: '0', help: 'Cache identical non-streaming requests this long (0: off).' },
+  { env: 'CACHE_MAX_ENTRIES', flag: 'cache-max-entries', default: '500', help: 'Most answers the cache keeps.' },
+  { env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', default: '30000', help: 'On SIGTERM/SIGINT, let open streams finish for up to this long.' },
+  { env: 'LOG_FILE', flag: 'log-file', help: 'Also write JSON logs to this file.' },
   { env: 'IMAGE_MAX_BYTES', flag: 'image-max-bytes', default: '5mb', help: 'Largest image downloaded for an http(s) image URL; 0 refuses image URLs.' },
   { env: 'IMAGE_FETCH_TIMEOUT_MS', flag: 'image-fetch-timeout-ms', default: '10000', help: 'Deadline for downloading one image URL.' },
 ] as const satisfies readonly Option[];
@@ -125,6 +151,17 @@ function url(variable: string, raw: string): string {
   } catch {
     throw new ConfigError(variable, `"${raw}" is not an http(s) URL`, `Set ${variable} to e.g. https://runtime.us-east-1.kiro.dev, or unset it.`);
   }
+}
+
+function corsOrigins(raw: string | undefined): string[] | null {
+  if (!raw?.trim()) return null;
+  const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin`, 'Use origins like https://app.example.com (no path), comma-separated, or *.');
+    }
+  }
+  return origins;
 }
 
 function aliases(raw: string | undefined): Record<string, string> {
@@ -221,6 +258,19 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       imageMaxBytes: bytes('IMAGE_MAX_BYTES', get('IMAGE_MAX_BYTES')!),
       imageTimeoutMs: integer('IMAGE_FETCH_TIMEOUT_MS', get('IMAGE_FETCH_TIMEOUT_MS')!, 100, 600_000),
       managementUrl: url('KIRO_MANAGEMENT_URL', withRegion(get('KIRO_MANAGEMENT_URL')!)),
+      connectTimeoutMs: integer('KIRO_CONNECT_TIMEOUT_MS', get('KIRO_CONNECT_TIMEOUT_MS')!, 100, 600_000),
+      retries: integer('UPSTREAM_RETRIES', get('UPSTREAM_RETRIES')!, 0, 10),
+      retryMaxWaitMs: integer('UPSTREAM_RETRY_MAX_WAIT_MS', get('UPSTREAM_RETRY_MAX_WAIT_MS')!, 0, 600_000),
+      breakerThreshold: integer('BREAKER_THRESHOLD', get('BREAKER_THRESHOLD')!, 1, 1000),
+      breakerCooldownMs: integer('BREAKER_COOLDOWN_MS', get('BREAKER_COOLDOWN_MS')!, 10, 3_600_000),
+      logFile: get('LOG_FILE'),
+      metricsPublic: boolean('METRICS_PUBLIC', get('METRICS_PUBLIC')!),
+      rateLimitRpm: integer('RATE_LIMIT_RPM', get('RATE_LIMIT_RPM')!, 0, 1_000_000),
+      maxConcurrentStreams: integer('MAX_CONCURRENT_STREAMS', get('MAX_CONCURRENT_STREAMS')!, 0, 100_000),
+      corsOrigins: corsOrigins(get('CORS_ORIGINS')),
+      cacheTtlSeconds: integer('CACHE_TTL_SECONDS', get('CACHE_TTL_SECONDS')!, 0, 86_400),
+      cacheMaxEntries: integer('CACHE_MAX_ENTRIES', get('CACHE_MAX_ENTRIES')!, 1, 1_000_000),
+      shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', get('SHUTDOWN_TIMEOUT_MS')!, 0, 3_600_000),
       tokenWriteBack: boolean('KIRO_TOKEN_WRITEBACK', get('KIRO_TOKEN_WRITEBACK')!),
       refreshMarginSeconds: integer('KIRO_REFRESH_MARGIN_SECONDS', get('KIRO_REFRESH_MARGIN_SECONDS')!, 0, 3000),
     },

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   if (parsed.kind === 'help') return void console.log(helpText());
   if (parsed.kind === 'version') return void console.log(VERSION);
 
-  const logger = createLogger(parsed.config.logLevel);
+  const logger = createLogger(parsed.config.logLevel, process.stdout, parsed.config.logFile);
   let running;
   try {
     running = await start(parsed.config, logger);

@@ -34,6 +34,7 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
       KIRO_OIDC_URL: sim.url,
       KIRO_MANAGEMENT_URL: sim.url,
       STREAM_KEEPALIVE_MS: '1000',
+      UPSTREAM_RETRIES: '0',
       LOG_LEVEL: 'debug',
       ...env,
     },

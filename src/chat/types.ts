@@ -1,3 +1,5 @@
+import type { RequestTrace } from './trace.js';
+
 // The neutral chat model: what a surface (OpenAI today, Anthropic later) hands to an upstream,
 // and what the upstream streams back. No surface and no upstream wire format leaks in here.
 
@@ -108,7 +110,7 @@ export interface CredentialStatus {
 export interface ChatUpstream {
   readonly name: string;
   readonly models: readonly ModelInfo[];
-  stream(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>>;
+  stream(request: ChatRequest, signal: AbortSignal, trace?: RequestTrace): Promise<AsyncIterable<ChatEvent>>;
   credentialStatus(): CredentialStatus;
   accounts(): AccountStatus[];
   close(): Promise<void>;

@@ -19,6 +19,8 @@ export interface AccountOptions {
   dispatcher?: Dispatcher;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Told about every refresh attempt's result (for metrics). */
+  onRefresh?: (result: 'ok' | 'failed' | 'dead') => void;
 }
 
 export type AccountSource = { kind: 'file'; path: string } | { kind: 'env'; accessToken?: string; refreshToken?: string };
@@ -239,6 +241,7 @@ export class KiroAccount {
 
   private markDead(error: Error): void {
     this.dead = error.message;
+    this.options.onRefresh?.('dead');
     this.options.logger.error({ account: this.fingerprint, source: this.source }, `Kiro login expired: ${error.message}. ${RELOGIN_FIX}`);
   }
 
@@ -249,8 +252,11 @@ export class KiroAccount {
   private async refreshWithRetry(): Promise<RefreshedTokens> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.refreshOnce();
+        const refreshed = await this.refreshOnce();
+        this.options.onRefresh?.('ok');
+        return refreshed;
       } catch (error) {
+        if (!(error instanceof RefreshError) || !error.permanent) this.options.onRefresh?.('failed');
         if (!(error instanceof RefreshError) || error.permanent || attempt >= REFRESH_ATTEMPTS) throw error;
         const delay = 250 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
         this.options.logger.warn({ account: this.fingerprint, attempt, delay_ms: Math.round(delay) }, `token refresh failed (${error.message}); retrying`);

@@ -10,7 +10,7 @@ import { expandTokenFiles } from './token-file.js';
  * token file(s) — by default the one the Kiro IDE writes. One login is the common case and needs
  * no configuration at all.
  */
-export function discoverAccounts(config: Config, logger: Logger, dispatcher?: Dispatcher): AccountPool {
+export function discoverAccounts(config: Config, logger: Logger, dispatcher?: Dispatcher, onRefresh?: (result: 'ok' | 'failed' | 'dead') => void): AccountPool {
   const options = {
     authUrl: config.authUrl,
     oidcUrl: config.oidcUrl,
@@ -20,6 +20,7 @@ export function discoverAccounts(config: Config, logger: Logger, dispatcher?: Di
     ...(config.profileArn && { profileArn: config.profileArn }),
     logger,
     ...(dispatcher && { dispatcher }),
+    ...(onRefresh && { onRefresh }),
   };
   if (config.accessToken || config.refreshToken) {
     return new AccountPool([

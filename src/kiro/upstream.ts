@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, TaskCancelledError, type CircuitBreakerPolicy, type IBackoff, type IBackoffFactory, type IRetryBackoffContext, type RetryPolicy } from 'cockatiel';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
 import { countTokens } from '../chat/tokens.js';
+import { RequestTrace } from '../chat/trace.js';
 import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, ModelInfo } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
@@ -11,7 +13,20 @@ import { kiroHeaders, machineIdFor } from './headers.js';
 import { KIRO_MODELS } from './models.js';
 import { buildKiroRequest, kiroPromptText, type BuiltKiroRequest } from './request.js';
 
-export interface KiroUpstreamOptions {
+export interface ResilienceOptions {
+  /** Give up (and maybe retry) when Kiro has not started answering in this long. */
+  firstTokenTimeoutMs: number;
+  /** Extra attempts after a retryable failure (429, 5xx, network, timeout), before anything reached the client. */
+  retries: number;
+  /** Longest wait before a retry; a longer retry-after is passed on to the client instead. */
+  retryMaxWaitMs: number;
+  /** Consecutive failures (5xx, network, timeouts) that open an account's circuit… */
+  breakerThreshold: number;
+  /** …and how long it stays open before one trial request. */
+  breakerCooldownMs: number;
+}
+
+export interface KiroUpstreamOptions extends ResilienceOptions {
   /** e.g. https://runtime.us-east-1.kiro.dev */
   baseUrl: string;
   credentials: CredentialProvider;
@@ -21,14 +36,52 @@ export interface KiroUpstreamOptions {
 
 type ResponseBody = Dispatcher.ResponseData['body'];
 
+/** How one exchange with one account ended, short of success. */
+type Rejection = { kind: 'rejected'; error: GatewayError };
+type Accepted = { kind: 'events'; events: AsyncIterable<ChatEvent> };
+
+/** Failures worth another attempt: transient, and nothing has reached the client yet. */
+function retryable(maxWaitMs: number) {
+  return (error: Error): boolean => {
+    if (!isGatewayError(error)) return false;
+    if (error.kind === 'rate_limit') return (error.retryAfter ?? 0) * 1000 <= maxWaitMs;
+    if (error.kind === 'timeout') return true;
+    if (error.kind === 'upstream') return error.code !== 'tool_input_truncated';
+    return error.code === 'upstream_overloaded' || error.code === 'upstream_unavailable';
+  };
+}
+
+type RetryContext = IRetryBackoffContext<unknown>;
+
+/** Exponential backoff with jitter that also waits at least the upstream's retry-after. */
+class RetryAfterBackoff implements IBackoffFactory<RetryContext> {
+  constructor(
+    private readonly inner: IBackoffFactory<RetryContext>,
+    private readonly maxWaitMs: number,
+  ) {}
+
+  next(context: RetryContext): IBackoff<RetryContext> {
+    const inner = this.inner.next(context);
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const retryAfterMs = isGatewayError(error) && error.retryAfter !== undefined ? error.retryAfter * 1000 : 0;
+    return { duration: Math.min(this.maxWaitMs, Math.max(inner.duration, retryAfterMs)), next: (c) => new RetryAfterBackoff(inner, this.maxWaitMs).next(c) };
+  }
+}
+
 /** The Kiro adapter: neutral request → generateAssistantResponse → neutral events. */
 export class KiroUpstream implements ChatUpstream {
   readonly name = 'kiro';
   readonly models: readonly ModelInfo[] = KIRO_MODELS;
   private readonly url: string;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly breakers = new Map<string, CircuitBreakerPolicy>();
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/generateAssistantResponse`;
+    this.retryPolicy = retry(handleWhen(retryable(options.retryMaxWaitMs)), {
+      maxAttempts: options.retries,
+      backoff: new RetryAfterBackoff(new ExponentialBackoff<RetryContext>({ initialDelay: 200, maxDelay: options.retryMaxWaitMs }), options.retryMaxWaitMs),
+    });
   }
 
   credentialStatus(): CredentialStatus {
@@ -40,49 +93,111 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   /**
-   * Sends the request with a healthy account. A 403 (token rejected) gets one refresh and one
-   * retry; quota (402), throttling (429) and a second 403 rest that account and move on to the
-   * next, so the client only sees an error when no account can serve.
+   * Resolves once Kiro has sent the first event of its answer, so every failure before that —
+   * refused, throttled, broken, silent — can still be retried or answered as a plain HTTP error.
    */
-  async stream(chatRequest: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatEvent>> {
+  async stream(chatRequest: ChatRequest, signal: AbortSignal, trace = new RequestTrace()): Promise<AsyncIterable<ChatEvent>> {
     const built = buildKiroRequest(chatRequest, { conversationId: randomUUID() });
+    try {
+      return await this.retryPolicy.execute(() => {
+        trace.attempts++;
+        return this.withAccounts(chatRequest, built, signal, trace);
+      }, signal);
+    } catch (error) {
+      if (error instanceof TaskCancelledError || signal.aborted) throw signal.reason ?? error;
+      throw error;
+    }
+  }
+
+  /**
+   * Tries the accounts in turn: a 403 gets one refresh and one retry; quota (402), throttling (429)
+   * and a second 403 rest that account and move on to the next, so the client only sees an error
+   * when no account can serve.
+   */
+  private async withAccounts(chatRequest: ChatRequest, built: BuiltKiroRequest, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<ChatEvent>> {
     const tried = new Set<string>();
     let lastError: GatewayError | undefined;
     for (;;) {
       let lease: AccountLease;
       try {
-        lease = await this.options.credentials.acquire(tried);
+        lease = await trace.waitFor(this.options.credentials.acquire(tried));
       } catch (error) {
         throw lastError ?? error;
       }
-      tried.add(lease.credentials.fingerprint);
-      let response = await this.send(built, lease.credentials, signal);
-      if (response.statusCode === 403) {
-        await response.body.dump();
-        let fresh: KiroCredentials;
-        try {
-          fresh = await lease.refresh();
-        } catch (error) {
-          if (!isGatewayError(error)) throw error;
+      const account = lease.credentials.fingerprint;
+      tried.add(account);
+      trace.account = account;
+      let outcome: Accepted | Rejection;
+      try {
+        outcome = await this.breakerFor(account).execute(() => this.exchange(lease, chatRequest, built, signal, trace));
+      } catch (error) {
+        if (error instanceof BrokenCircuitError) {
+          lastError = new GatewayError('unavailable', `Kiro kept failing for account ${account}; ki2api pauses requests to it for up to ${Math.ceil(this.options.breakerCooldownMs / 1000)} s.`, {
+            code: 'upstream_circuit_open',
+            retryAfter: Math.ceil(this.options.breakerCooldownMs / 1000),
+          });
+        } else if (isGatewayError(error) && (error.kind === 'upstream_auth' || error.code === 'token_refresh_failed') && tried.size < this.options.credentials.size) {
           lastError = error;
-          if (tried.size >= this.options.credentials.size) throw error;
-          continue;
+        } else {
+          throw error;
         }
-        response = await this.send(built, fresh, signal);
+        if (tried.size >= this.options.credentials.size) throw lastError;
+        continue;
       }
-      if (response.statusCode === 200) {
+      if (outcome.kind === 'events') {
         lease.report({ kind: 'ok' });
-        return this.events(response.body, this.translator(chatRequest, built), signal);
+        return outcome.events;
       }
-      const text = await response.body.text().catch(() => '');
-      const error = mapKiroHttpError(response.statusCode, text, response.headers['retry-after']);
+      const error = outcome.error;
       if (error.code === 'upstream_token_invalid') lease.report({ kind: 'auth_rejected' });
       else if (error.code === 'insufficient_quota') lease.report({ kind: 'quota' });
-      else if (error.code === 'rate_limit_exceeded') lease.report({ kind: 'throttled', ...(error.retryAfter !== undefined && { retryAfterSeconds: error.retryAfter }) });
-      else throw error;
+      else lease.report({ kind: 'throttled', ...(error.retryAfter !== undefined && { retryAfterSeconds: error.retryAfter }) });
       lastError = error;
       if (tried.size >= this.options.credentials.size) throw error;
     }
+  }
+
+  /** One account, one request (plus one retry after a refresh on 403), up to the first event. */
+  private async exchange(lease: AccountLease, chatRequest: ChatRequest, built: BuiltKiroRequest, signal: AbortSignal, trace: RequestTrace): Promise<Accepted | Rejection> {
+    const firstToken = new AbortController();
+    const timer = setTimeout(
+      () => firstToken.abort(new GatewayError('timeout', `Kiro did not start answering within ${Math.round(this.options.firstTokenTimeoutMs / 1000)} s.`, { code: 'upstream_timeout' })),
+      this.options.firstTokenTimeoutMs,
+    );
+    const callSignal = AbortSignal.any([signal, firstToken.signal]);
+    try {
+      let response = await trace.waitFor(this.send(built, lease.credentials, callSignal));
+      if (response.statusCode === 403) {
+        await response.body.dump();
+        const fresh = await trace.waitFor(lease.refresh());
+        response = await trace.waitFor(this.send(built, fresh, callSignal));
+      }
+      if (response.statusCode !== 200) {
+        const text = await trace.waitFor(response.body.text().catch(() => ''));
+        const error = mapKiroHttpError(response.statusCode, text, response.headers['retry-after']);
+        if (error.code === 'upstream_token_invalid' || error.code === 'insufficient_quota' || error.code === 'rate_limit_exceeded') return { kind: 'rejected', error };
+        throw error;
+      }
+      const events = this.events(response.body, this.translator(chatRequest, built), callSignal, trace);
+      const first = await events.next();
+      return { kind: 'events', events: prepend(first, events) };
+    } catch (error) {
+      if (firstToken.signal.aborted && !signal.aborted) throw firstToken.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private breakerFor(account: string): CircuitBreakerPolicy {
+    let breaker = this.breakers.get(account);
+    if (!breaker) {
+      // Only upstream trouble trips it: refusals (400), quota and auth have their own handling.
+      const failure = (error: Error) => isGatewayError(error) && (error.kind === 'upstream' || error.kind === 'timeout' || error.code === 'upstream_unavailable' || error.code === 'upstream_overloaded');
+      breaker = circuitBreaker(handleWhen(failure), { halfOpenAfter: this.options.breakerCooldownMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) });
+      this.breakers.set(account, breaker);
+    }
+    return breaker;
   }
 
   private async send(built: BuiltKiroRequest, credentials: KiroCredentials, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
@@ -113,9 +228,9 @@ export class KiroUpstream implements ChatUpstream {
     });
   }
 
-  private async *events(body: ResponseBody, translator: KiroEventTranslator, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  private async *events(body: ResponseBody, translator: KiroEventTranslator, signal: AbortSignal, trace: RequestTrace): AsyncGenerator<ChatEvent> {
     try {
-      for await (const frame of decodeEventStream(body)) {
+      for await (const frame of decodeEventStream(trace.timed(body))) {
         yield* translator.translate(frame);
         if (translator.finished) return;
       }
@@ -132,6 +247,13 @@ export class KiroUpstream implements ChatUpstream {
   async close(): Promise<void> {
     await this.options.dispatcher.close();
   }
+}
+
+/** `first` (an already-read result of `rest`) followed by the rest. */
+async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
 }
 
 function streamBroken(error: unknown): GatewayError {

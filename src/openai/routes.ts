@@ -1,5 +1,5 @@
 import { initServer } from '@ts-rest/express';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { contract, type ChatCompletionRequest, type Health, type Model } from '../../contract/index.js';
 import { GatewayError } from '../chat/errors.js';
 import type { ImageLoader } from '../chat/images.js';
@@ -8,6 +8,8 @@ import type { ChatUpstream, ModelInfo } from '../chat/types.js';
 import { asGatewayError, toErrorResponse } from '../http/errors.js';
 import { sseBody } from '../http/sse.js';
 import type { Logger } from '../logger.js';
+import { traceOf } from '../http/observe.js';
+import type { CompletionCache } from './cache.js';
 import { ignoredParameters, toChatRequest } from './request.js';
 import { ChunkEncoder, collectCompletion, completionId, unixSeconds } from './response.js';
 
@@ -21,6 +23,8 @@ export interface OpenAIRouteDeps {
   keepAliveMs: number;
   /** Downloads http(s) image URLs. */
   loadImage?: ImageLoader;
+  /** Opt-in cache of non-streaming answers. */
+  cache?: CompletionCache;
 }
 
 const toModel = (name: string, model: ModelInfo): Model => ({ id: name, object: 'model', created: model.created, owned_by: model.ownedBy });
@@ -47,9 +51,17 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 export function createOpenAIRouter(deps: OpenAIRouteDeps) {
   const s = initServer();
 
-  async function createChatCompletion(body: ChatCompletionRequest, req: Request, res: Response) {
+  async function createChatCompletion(body: ChatCompletionRequest, res: Response) {
     const model = deps.catalog.resolve(body.model);
     if (!model) throw modelNotFound(body.model);
+    res.locals.model = model.id;
+    res.locals.stream = body.stream === true;
+    const trace = traceOf(res);
+    const cacheKey = !body.stream && deps.cache ? deps.cache.key(body) : undefined;
+    const cached = cacheKey ? deps.cache!.get(cacheKey) : undefined;
+    if (cacheKey) res.setHeader('x-ki2api-cache', cached ? 'hit' : 'miss');
+    if (cached) return { status: 200 as const, body: cached };
+
     const chatRequest = await toChatRequest(body, model, deps.loadImage);
     const ignored = ignoredParameters(body);
     if (ignored.length > 0) res.setHeader('x-ki2api-ignored-params', ignored.join(','));
@@ -59,21 +71,24 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
     });
     const id = completionId();
     const created = unixSeconds();
-    const opened = deps.upstream.stream(chatRequest, controller.signal);
+    const opened = deps.upstream.stream(chatRequest, controller.signal, trace);
 
     if (!body.stream) {
-      const completion = await collectCompletion(await opened, id, body.model, created);
+      const completion = await collectCompletion(trace.observe(await opened), id, body.model, created);
+      if (cacheKey) deps.cache!.set(cacheKey, completion);
       return { status: 200 as const, body: completion };
     }
 
     // Give Kiro a moment to accept or refuse, so a refusal is still a plain HTTP error that clients
-    // retry by status. Past that, commit to the stream and keep it alive while Kiro thinks.
+    // retry by status. Past that, commit to the stream and keep it alive while Kiro thinks; nothing
+    // but keep-alive comments goes out until Kiro's first event (retries stay invisible).
     opened.catch(() => undefined);
     if (await settlesWithin(opened, deps.keepAliveMs)) await opened;
     const encoder = new ChunkEncoder(id, body.model, created, body.stream_options?.include_usage === true);
     async function* chunks() {
+      const events = trace.observe(await opened);
       yield encoder.start();
-      for await (const event of await opened) yield* encoder.encode(event);
+      for await (const event of events) yield* encoder.encode(event);
     }
     const stream = sseBody(
       res,
@@ -124,7 +139,7 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
   };
 
   return s.router(contract, {
-    createChatCompletion: async ({ body, req, res }) => createChatCompletion(body, req, res),
+    createChatCompletion: async ({ body, res }) => createChatCompletion(body, res),
     listModels: async () => ({
       status: 200,
       body: { object: 'list', data: deps.catalog.entries().map(({ name, model }) => toModel(name, model)) },

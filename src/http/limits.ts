@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { GatewayError } from '../chat/errors.js';
+import { presentedKey } from './auth.js';
+import { sendError } from './errors.js';
+
+/** Limits are per API key; the key itself is never kept, only a hash of it (the address when auth is off). */
+const clientKey = (req: Request): string => {
+  const key = presentedKey(req.headers);
+  return key ? createHash('sha256').update(key).digest('hex').slice(0, 16) : `ip:${req.socket.remoteAddress ?? 'unknown'}`;
+};
+
+/** At most `perMinute` requests per key and minute; over that, 429 with retry-after in OpenAI's shape. */
+export function requestsPerMinute(perMinute: number): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: clientKey,
+    validate: false,
+    handler: (req, res) => {
+      const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const retryAfter = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
+      sendError(res, new GatewayError('rate_limit', `Rate limit reached: ${perMinute} requests per minute for this API key (RATE_LIMIT_RPM). Retry in ${retryAfter} s.`, { code: 'rate_limit_exceeded', retryAfter }));
+    },
+  });
+}
+
+/** At most `max` open streams per key; the next one gets 429 until one ends. */
+export function concurrentStreams(max: number): RequestHandler {
+  const open = new Map<string, number>();
+  return (req, res, next) => {
+    if ((req.body as { stream?: unknown } | undefined)?.stream !== true) return next();
+    const key = clientKey(req);
+    const count = open.get(key) ?? 0;
+    if (count >= max) {
+      sendError(res, new GatewayError('rate_limit', `Too many open streams: at most ${max} at once for this API key (MAX_CONCURRENT_STREAMS).`, { code: 'concurrency_limit_exceeded', retryAfter: 1 }));
+      return;
+    }
+    open.set(key, count + 1);
+    res.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left <= 0) open.delete(key);
+      else open.set(key, left);
+    });
+    next();
+  };
+}

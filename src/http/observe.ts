@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import onHeaders from 'on-headers';
+import { RequestTrace } from '../chat/trace.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const QUIET = /^\/(health|healthz|metrics|docs|openapi\.json)/;
+
+export const traceOf = (res: Response): RequestTrace => res.locals.trace as RequestTrace;
+
+function routeLabel(req: Request): string {
+  const path = (req.route as { path?: string } | undefined)?.path;
+  if (path) return path;
+  if (req.path.startsWith('/docs')) return '/docs';
+  return 'unmatched';
+}
+
+/**
+ * First middleware of every request: a request id (the client's `x-request-id` if sane, echoed
+ * back), a trace, the `x-ki2api-overhead-ms` header written just before the headers go out, and
+ * when the response ends one log line and the metrics. No headers or bodies are ever logged.
+ */
+export function observeRequests(logger: Logger, metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const trace = new RequestTrace();
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomBytes(12).toString('hex')}`;
+    res.locals.trace = trace;
+    res.locals.requestId = requestId;
+    res.setHeader('x-request-id', requestId);
+    let streaming = false;
+    onHeaders(res, () => {
+      res.setHeader('x-ki2api-overhead-ms', trace.overheadMs().toFixed(3));
+      streaming = String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
+      if (streaming) metrics.inflightStreams.inc();
+    });
+
+    res.once('close', () => {
+      if (streaming) metrics.inflightStreams.dec();
+      const route = routeLabel(req);
+      const seconds = trace.elapsedMs() / 1000;
+      const model = (res.locals.model as string | undefined) ?? 'none';
+      const ttft = trace.ttftMs();
+      const errorCode = res.locals.errorCode as string | undefined;
+      metrics.requests.inc({ route, status: String(res.statusCode), model });
+      metrics.duration.observe({ route }, seconds);
+      metrics.overhead.observe({ route }, trace.overheadMs() / 1000);
+      if (ttft !== undefined) metrics.ttft.observe({ model }, ttft / 1000);
+      if (trace.usage) {
+        metrics.tokens.inc({ kind: 'prompt' }, trace.usage.promptTokens);
+        metrics.tokens.inc({ kind: 'completion' }, trace.usage.completionTokens);
+      }
+      if (trace.attempts > 1) metrics.retries.inc(trace.attempts - 1);
+      if (errorCode) metrics.upstreamErrors.inc({ code: errorCode });
+
+      const entry = {
+        request_id: requestId,
+        method: req.method,
+        route,
+        status: res.statusCode,
+        duration_ms: round(trace.elapsedMs()),
+        overhead_ms: round(trace.overheadMs()),
+        ...(res.locals.model && { model }),
+        ...(res.locals.stream !== undefined && { stream: res.locals.stream }),
+        ...(trace.account && { account: trace.account }),
+        ...(ttft !== undefined && { ttft_ms: round(ttft) }),
+        ...(trace.usage && { prompt_tokens: trace.usage.promptTokens, completion_tokens: trace.usage.completionTokens }),
+        ...(trace.attempts > 1 && { retries: trace.attempts - 1 }),
+        ...(errorCode && { error: errorCode }),
+        ...(!res.writableFinished && { client_closed: true }),
+      };
+      if (res.statusCode >= 500) logger.warn(entry, 'request failed');
+      else if (QUIET.test(req.path) && res.statusCode < 400) logger.debug(entry, 'request');
+      else logger.info(entry, 'request');
+    });
+    next();
+  };
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
