@@ -5,8 +5,14 @@ import { createGateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { VERSION } from './version.js';
 
+export interface Running {
+  server: Server;
+  /** Stop accepting, let open requests (streams too) finish up to SHUTDOWN_TIMEOUT_MS, then close. */
+  close: () => Promise<void>;
+}
+
 /** Start the gateway; resolves once it listens. */
-export async function start(config: Config, logger: Logger): Promise<{ server: Server; close: () => Promise<void> }> {
+export async function start(config: Config, logger: Logger): Promise<Running> {
   let gateway;
   try {
     gateway = createGateway(config, logger);
@@ -40,10 +46,20 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
   return {
     server,
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Connections that finish their request while we drain are idle from then on: close them too.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      const deadline = setTimeout(() => {
+        logger.warn(`shutdown deadline (${config.shutdownTimeoutMs} ms) reached: closing the remaining connections`);
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      try {
+        await drained;
+      } finally {
+        clearInterval(sweep);
+        clearTimeout(deadline);
+      }
       await gateway.close();
     },
   };
@@ -74,11 +90,21 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  let stopping = false;
   const stop = (signal: string) => {
-    logger.info(`${signal}: shutting down`);
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: no new connections; letting open requests finish (up to ${parsed.config.shutdownTimeoutMs} ms)`);
     running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => {
+        logger.info('shut down cleanly');
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
     );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

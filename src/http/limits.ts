@@ -12,10 +12,13 @@ const clientKey = (req: Request): string => {
 };
 
 /** At most `perMinute` requests per key and minute; over that, 429 with retry-after in OpenAI's shape. */
-export function requestsPerMinute(perMinute: number): RequestHandler {
+export const requestsPerMinute = (perMinute: number): RequestHandler => requestsPerWindow(perMinute, 60_000);
+
+export function requestsPerWindow(limit: number, windowMs: number): RequestHandler {
+  const per = windowMs === 60_000 ? 'minute' : `${windowMs} ms`;
   return rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
+    windowMs,
+    limit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     keyGenerator: clientKey,
@@ -23,7 +26,7 @@ export function requestsPerMinute(perMinute: number): RequestHandler {
     handler: (req, res) => {
       const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const retryAfter = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
-      sendError(res, new GatewayError('rate_limit', `Rate limit reached: ${perMinute} requests per minute for this API key (RATE_LIMIT_RPM). Retry in ${retryAfter} s.`, { code: 'rate_limit_exceeded', retryAfter }));
+      sendError(res, new GatewayError('rate_limit', `Rate limit reached: ${limit} requests per ${per} for this API key (RATE_LIMIT_RPM). Retry in ${retryAfter} s.`, { code: 'rate_limit_exceeded', retryAfter }));
     },
   });
 }
