@@ -22,8 +22,8 @@ export interface Gateway {
 /** The composition root: everything expensive (connection pool, tokenizer) is built here, once. */
 export function createGateway(config: Config, logger: Logger, startedAt = Date.now()): Gateway {
   warmTokenizer();
+  // No cap on connections: every open stream holds one, and a cap would stall streams in a queue.
   const dispatcher = new Agent({
-    connections: 256,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 300_000,
     connect: { timeout: config.connectTimeoutMs },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { decodeEventStream, decodeFrame, encodeEvent, encodeException, MessageFramer } from '../src/kiro/eventstream.js';
+import { decodeFrame, encodeEvent, encodeException, MessageFramer } from '../src/kiro/eventstream.js';
 
 // The worked example of kiro-protocol.md §5.1 (verified there with botocore's decoder).
 const WORKED_EXAMPLE =
@@ -16,13 +16,11 @@ const sample = (): Buffer =>
     encodeEvent('contextUsageEvent', { contextUsagePercentage: 2.5 }),
   ]);
 
-async function* chunksOf(buffers: Buffer[]) {
-  for (const b of buffers) yield b;
-}
-
+/** What the adapter does with each network chunk: frame it, then decode (CRC-check) each whole message. */
 async function decodeAll(buffers: Buffer[]) {
-  const frames = [];
-  for await (const frame of decodeEventStream(chunksOf(buffers))) frames.push(frame);
+  const framer = new MessageFramer();
+  const frames = buffers.flatMap((chunk) => framer.push(chunk).map(decodeFrame));
+  framer.end();
   return frames;
 }
 

@@ -4,7 +4,8 @@ import { ChatCompletionRequestSchema } from '../contract/index.js';
 import type { ChatEvent } from '../src/chat/types.js';
 import { KIRO_MODELS } from '../src/kiro/models.js';
 import { toChatRequest, toNeutralMessages } from '../src/openai/request.js';
-import { ChunkEncoder, collectCompletion } from '../src/openai/response.js';
+import type { ChatCompletionChunk } from '../contract/index.js';
+import { collectCompletion, SseChunkEncoder } from '../src/openai/response.js';
 
 const sonnet = KIRO_MODELS[0]!;
 const noImages = async () => {
@@ -91,9 +92,18 @@ describe('neutral events → OpenAI chunks and completion', () => {
     { type: 'finish', reason: 'tool_calls', usage: { promptTokens: 10, completionTokens: 5, reasoningTokens: 0 } },
   ];
 
+  /** Encode one batch per event, as SSE text, and parse the `data:` events back. */
+  const encodeAll = (encoder: SseChunkEncoder): ChatCompletionChunk[] =>
+    (encoder.start() + events.map((e) => encoder.encode([e])).join(''))
+      .split('\n\n')
+      .filter(Boolean)
+      .map((block) => {
+        assert.ok(block.startsWith('data: '), block);
+        return JSON.parse(block.slice(6)) as ChatCompletionChunk;
+      });
+
   it('sends role first, tool-call starts with id/type/name/arguments:"", finish_reason last, then usage', () => {
-    const encoder = new ChunkEncoder('id1', 'gpt-4o', 123, true);
-    const chunks = events.flatMap((e) => encoder.encode(e));
+    const chunks = encodeAll(new SseChunkEncoder('id1', 'gpt-4o', 123, true));
     assert.deepEqual(chunks[0]!.choices[0]!.delta, { role: 'assistant', content: '' });
     assert.deepEqual(chunks[3]!.choices[0]!.delta, { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'f', arguments: '' } }] });
     assert.deepEqual(chunks[4]!.choices[0]!.delta, { tool_calls: [{ index: 0, function: { arguments: '{"x":' } }] });
@@ -111,14 +121,14 @@ describe('neutral events → OpenAI chunks and completion', () => {
   });
 
   it('omits the usage chunk unless include_usage was asked for', () => {
-    const encoder = new ChunkEncoder('id1', 'm', 1, false);
-    const chunks = events.flatMap((e) => encoder.encode(e));
+    const chunks = encodeAll(new SseChunkEncoder('id1', 'm', 1, false));
     assert.ok(chunks.every((c) => c.choices.length === 1 && c.usage === undefined));
   });
 
   it('folds the same events into one completion with the same usage', async () => {
     async function* source() {
-      yield* events;
+      yield events.slice(0, 3);
+      yield events.slice(3);
     }
     const completion = await collectCompletion(source(), 'id1', 'gpt-4o', 123);
     assert.deepEqual(completion.choices[0], {
@@ -131,8 +141,8 @@ describe('neutral events → OpenAI chunks and completion', () => {
   });
 
   it('gives content null when the answer is only tool calls', async () => {
-    async function* source(): AsyncGenerator<ChatEvent> {
-      yield* events.slice(2);
+    async function* source() {
+      yield events.slice(2);
     }
     const completion = await collectCompletion(source(), 'id', 'm', 1);
     assert.equal(completion.choices[0]!.message.content, null);

@@ -1,4 +1,4 @@
-import type { ChatEvent, Usage } from './types.js';
+import type { EventBatch, Usage } from './types.js';
 
 /**
  * What one request did, filled in as it runs: for the log line, the metrics, and the overhead
@@ -26,29 +26,11 @@ export class RequestTrace {
     }
   }
 
-  /** Chunks of `source`, with the time spent waiting for each counted as upstream wait. */
-  async *timed<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-    const iterator = source[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        const start = performance.now();
-        const next = await iterator.next();
-        this.upstreamMs += performance.now() - start;
-        if (next.done) return;
-        yield next.value;
-      }
-    } finally {
-      await iterator.return?.();
-    }
-  }
-
-  /** Pass `events` through, noting the first answer token and the final usage. */
-  async *observe(events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
-    for await (const event of events) {
-      if (this.firstTokenAt === undefined && event.type !== 'finish') this.firstTokenAt = performance.now();
-      if (event.type === 'finish') this.usage = event.usage;
-      yield event;
-    }
+  /** Note the first answer token and the final usage as batches go by. */
+  note(batch: EventBatch): void {
+    if (this.firstTokenAt === undefined && batch.some((event) => event.type !== 'finish')) this.firstTokenAt = performance.now();
+    const last = batch[batch.length - 1];
+    if (last?.type === 'finish') this.usage = last.usage;
   }
 
   elapsedMs(now = performance.now()): number {

@@ -68,6 +68,9 @@ export type ChatEvent =
   | { type: 'tool_call_end'; index: number }
   | { type: 'finish'; reason: FinishReason; usage: Usage };
 
+/** Events that arrived together (one upstream network read); passed on as one unit, at once. */
+export type EventBatch = readonly ChatEvent[];
+
 /** Facts about a model that a surface may publish. */
 export interface ModelInfo {
   id: string;
@@ -103,14 +106,15 @@ export interface CredentialStatus {
 }
 
 /**
- * A chat upstream. `stream` resolves once the upstream has accepted the request (HTTP status
- * known), so failures before the first byte can still become a plain HTTP error; failures later
- * are thrown from the iterator. Aborting `signal` must release the upstream connection at once.
+ * A chat upstream. `stream` resolves once the upstream has started its answer, so failures before
+ * that can still be retried or become a plain HTTP error; failures later are thrown from the
+ * iterator. Events come in batches, one per upstream read, each passed on as soon as it arrives.
+ * Aborting `signal` must release the upstream connection at once.
  */
 export interface ChatUpstream {
   readonly name: string;
   readonly models: readonly ModelInfo[];
-  stream(request: ChatRequest, signal: AbortSignal, trace?: RequestTrace): Promise<AsyncIterable<ChatEvent>>;
+  stream(request: ChatRequest, signal: AbortSignal, trace?: RequestTrace): Promise<AsyncIterable<EventBatch>>;
   credentialStatus(): CredentialStatus;
   accounts(): AccountStatus[];
   close(): Promise<void>;

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 export interface SseOptions {
   /** Send a `: keep-alive` comment after this long without any other write. */
   keepAliveMs: number;
-  /** Turns an error thrown by `events` into the JSON of one in-band `data:` event. */
+  /** Turns an error thrown by `sseText` into the JSON of one in-band `data:` event. */
   errorEvent: (error: unknown) => unknown;
   /** Called once the stream is over, however it ended. */
   onEnd?: (outcome: 'done' | 'error' | 'client_closed') => void;
@@ -14,12 +14,13 @@ const DONE = 'data: [DONE]\n\n';
 const KEEP_ALIVE = ': keep-alive\n\n';
 
 /**
- * Writes `events` as OpenAI-style server-sent events and returns the body stream for ts-rest,
- * which pipes it into `res`. Each event leaves as soon as it is produced; backpressure from a slow
- * client pauses the producer. If the client goes away, `onClientClose` runs (to abort the
- * upstream) and nothing more is written.
+ * Writes `sseText` (ready `data: …\n\n` events) as a server-sent-event stream and returns the body
+ * stream for ts-rest, which pipes it into `res`. Each piece leaves as soon as it is produced, in
+ * one write; backpressure from a slow client pauses the producer. After the last piece comes
+ * `data: [DONE]`; an error becomes one in-band `data: {"error":…}` event. If the client goes away,
+ * `onClientClose` runs (to abort the upstream) and nothing more is written.
  */
-export function sseBody(res: Response, events: AsyncIterable<unknown>, options: SseOptions, onClientClose: () => void): PassThrough {
+export function sseBody(res: Response, sseText: AsyncIterable<string>, options: SseOptions, onClientClose: () => void): PassThrough {
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
   res.setHeader('connection', 'keep-alive');
@@ -55,9 +56,9 @@ export function sseBody(res: Response, events: AsyncIterable<unknown>, options: 
   void (async () => {
     let outcome: 'done' | 'error' | 'client_closed' = 'done';
     try {
-      for await (const event of events) {
+      for await (const text of sseText) {
         if (closed) break;
-        await write(`data: ${JSON.stringify(event)}\n\n`);
+        await write(text);
       }
       if (!closed) await write(DONE);
     } catch (error) {

@@ -100,12 +100,3 @@ export function encodeException(exceptionType: string, message: string): Uint8Ar
     body: fromUtf8(JSON.stringify({ message })),
   });
 }
-
-/** Bytes → CRC-checked frames, re-framing across arbitrary chunk boundaries. */
-export async function* decodeEventStream(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<KiroFrame> {
-  const framer = new MessageFramer();
-  for await (const chunk of chunks) {
-    for (const message of framer.push(chunk)) yield decodeFrame(message);
-  }
-  framer.end();
-}

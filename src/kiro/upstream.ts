@@ -4,10 +4,10 @@ import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
 import { countTokens } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
-import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, ModelInfo } from '../chat/types.js';
+import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
-import { decodeEventStream } from './eventstream.js';
+import { decodeFrame, MessageFramer } from './eventstream.js';
 import { KiroEventTranslator } from './events.js';
 import { kiroHeaders, machineIdFor } from './headers.js';
 import { KIRO_MODELS } from './models.js';
@@ -38,7 +38,7 @@ type ResponseBody = Dispatcher.ResponseData['body'];
 
 /** How one exchange with one account ended, short of success. */
 type Rejection = { kind: 'rejected'; error: GatewayError };
-type Accepted = { kind: 'events'; events: AsyncIterable<ChatEvent> };
+type Accepted = { kind: 'events'; events: AsyncIterable<EventBatch> };
 
 /** Failures worth another attempt: transient, and nothing has reached the client yet. */
 function retryable(maxWaitMs: number) {
@@ -96,7 +96,7 @@ export class KiroUpstream implements ChatUpstream {
    * Resolves once Kiro has sent the first event of its answer, so every failure before that —
    * refused, throttled, broken, silent — can still be retried or answered as a plain HTTP error.
    */
-  async stream(chatRequest: ChatRequest, signal: AbortSignal, trace = new RequestTrace()): Promise<AsyncIterable<ChatEvent>> {
+  async stream(chatRequest: ChatRequest, signal: AbortSignal, trace = new RequestTrace()): Promise<AsyncIterable<EventBatch>> {
     const built = buildKiroRequest(chatRequest, { conversationId: randomUUID() });
     try {
       return await this.retryPolicy.execute(() => {
@@ -114,7 +114,7 @@ export class KiroUpstream implements ChatUpstream {
    * and a second 403 rest that account and move on to the next, so the client only sees an error
    * when no account can serve.
    */
-  private async withAccounts(chatRequest: ChatRequest, built: BuiltKiroRequest, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<ChatEvent>> {
+  private async withAccounts(chatRequest: ChatRequest, built: BuiltKiroRequest, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {
     const tried = new Set<string>();
     let lastError: GatewayError | undefined;
     for (;;) {
@@ -228,13 +228,35 @@ export class KiroUpstream implements ChatUpstream {
     });
   }
 
-  private async *events(body: ResponseBody, translator: KiroEventTranslator, signal: AbortSignal, trace: RequestTrace): AsyncGenerator<ChatEvent> {
+  /**
+   * Upstream bytes → frames → neutral events, one batch per network read. One loop, no stacked
+   * generators: this runs for every chunk of every answer. Time spent waiting for Kiro is counted.
+   */
+  private async *events(body: ResponseBody, translator: KiroEventTranslator, signal: AbortSignal, trace: RequestTrace): AsyncGenerator<EventBatch> {
+    const framer = new MessageFramer();
+    const chunks = body[Symbol.asyncIterator]();
     try {
-      for await (const frame of decodeEventStream(trace.timed(body))) {
-        yield* translator.translate(frame);
+      for (;;) {
+        const waitStarted = performance.now();
+        const next = await chunks.next();
+        trace.upstreamMs += performance.now() - waitStarted;
+        if (next.done) break;
+        const batch: ChatEvent[] = [];
+        try {
+          for (const message of framer.push(next.value as Buffer)) {
+            batch.push(...translator.translate(decodeFrame(message)));
+            if (translator.finished) break;
+          }
+        } catch (error) {
+          // What arrived intact before a broken frame still goes out; then the error.
+          if (batch.length > 0) yield batch;
+          throw error;
+        }
+        if (batch.length > 0) yield batch;
         if (translator.finished) return;
       }
-      yield* translator.finish();
+      framer.end();
+      yield translator.finish();
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
       throw isGatewayError(error) ? error : streamBroken(error);
@@ -249,11 +271,20 @@ export class KiroUpstream implements ChatUpstream {
   }
 }
 
-/** `first` (an already-read result of `rest`) followed by the rest. */
-async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
+/** `first` (an already-read result of `rest`) followed by the rest, without another generator layer. */
+function prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncIterable<T> {
+  let pending: IteratorResult<T> | undefined = first;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        if (!pending) return rest.next();
+        const result = pending;
+        pending = undefined;
+        return Promise.resolve(result);
+      },
+      return: (value?: unknown) => rest.return(value),
+    }),
+  };
 }
 
 function streamBroken(error: unknown): GatewayError {

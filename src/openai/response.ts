@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChunk, Usage as OpenAIUsage } from '../../contract/index.js';
-import type { ChatEvent, FinishReason, Usage } from '../chat/types.js';
+import type { EventBatch, Usage } from '../chat/types.js';
 
-// Neutral events → OpenAI chunks, and the same events folded into one chat.completion.
-// One mapping, two outputs, so streamed and non-streamed answers never disagree.
+// Neutral events → OpenAI chunks (as SSE text), and the same events folded into one
+// chat.completion. One mapping, two outputs, so streamed and non-streamed answers never disagree.
 
 export const completionId = (): string => `chatcmpl-${randomBytes(12).toString('hex')}`;
 export const unixSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -20,95 +20,86 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
-/** Turns neutral events into chat.completion.chunk objects, in the order strict clients require. */
-export class ChunkEncoder {
-  private started = false;
+/**
+ * Writes chat.completion.chunk events as SSE text, in the order strict clients require: role first,
+ * tool calls with index/id/type/name/arguments:"" first, finish_reason last, then usage if asked.
+ * The envelope of every chunk is built once per answer; only the delta is serialised per chunk,
+ * because this runs for every chunk of every stream.
+ */
+export class SseChunkEncoder {
+  private readonly head: string;
+  private readonly usageHead: string;
 
-  constructor(
-    private readonly id: string,
-    private readonly model: string,
-    private readonly created: number,
-    private readonly includeUsage: boolean,
-  ) {}
+  constructor(id: string, model: string, created: number, private readonly includeUsage: boolean) {
+    const envelope = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"choices":`;
+    this.head = `data: ${envelope}[{"index":0,"delta":`;
+    this.usageHead = `data: ${envelope}[],"usage":`;
+  }
 
-  private chunk(delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    };
+  private chunk(delta: Delta | string, finishReason: string | null = null): string {
+    const json = typeof delta === 'string' ? delta : JSON.stringify(delta);
+    return `${this.head}${json},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : `"${finishReason}"`}}]}\n\n`;
   }
 
   /** The first chunk: role, with empty content. */
-  start(): ChatCompletionChunk {
-    this.started = true;
-    return this.chunk({ role: 'assistant', content: '' });
+  start(): string {
+    return this.chunk('{"role":"assistant","content":""}');
   }
 
-  encode(event: ChatEvent): ChatCompletionChunk[] {
-    const out: ChatCompletionChunk[] = this.started ? [] : [this.start()];
-    switch (event.type) {
-      case 'text':
-        out.push(this.chunk({ content: event.text }));
-        break;
-      case 'reasoning':
-        out.push(this.chunk({ reasoning_content: event.text }));
-        break;
-      case 'tool_call_start':
-        out.push(
-          this.chunk({
-            tool_calls: [{ index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: '' } }],
-          }),
-        );
-        break;
-      case 'tool_call_delta':
-        out.push(this.chunk({ tool_calls: [{ index: event.index, function: { arguments: event.argumentsDelta } }] }));
-        break;
-      case 'tool_call_end':
-        break;
-      case 'finish':
-        out.push(this.chunk({}, event.reason));
-        if (this.includeUsage) {
-          out.push({
-            id: this.id,
-            object: 'chat.completion.chunk',
-            created: this.created,
-            model: this.model,
-            choices: [],
-            usage: toOpenAIUsage(event.usage),
-          });
-        }
-        break;
+  encode(batch: EventBatch): string {
+    let out = '';
+    for (const event of batch) {
+      switch (event.type) {
+        case 'text':
+          out += this.chunk(`{"content":${JSON.stringify(event.text)}}`);
+          break;
+        case 'reasoning':
+          out += this.chunk(`{"reasoning_content":${JSON.stringify(event.text)}}`);
+          break;
+        case 'tool_call_start':
+          out += this.chunk({ tool_calls: [{ index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: '' } }] });
+          break;
+        case 'tool_call_delta':
+          out += this.chunk({ tool_calls: [{ index: event.index, function: { arguments: event.argumentsDelta } }] });
+          break;
+        case 'tool_call_end':
+          break;
+        case 'finish':
+          out += this.chunk('{}', event.reason);
+          if (this.includeUsage) out += `${this.usageHead}${JSON.stringify(toOpenAIUsage(event.usage))}}\n\n`;
+          break;
+      }
     }
     return out;
   }
 }
 
 /** Fold a whole event stream into one chat.completion. */
-export async function collectCompletion(events: AsyncIterable<ChatEvent>, id: string, model: string, created: number): Promise<ChatCompletion> {
+export async function collectCompletion(batches: AsyncIterable<EventBatch>, id: string, model: string, created: number, onBatch?: (batch: EventBatch) => void): Promise<ChatCompletion> {
   let content = '';
   let reasoning = '';
   const calls: { id: string; name: string; arguments: string }[] = [];
-  let finish: Extract<ChatEvent, { type: 'finish' }> | undefined;
-  for await (const event of events) {
-    switch (event.type) {
-      case 'text':
-        content += event.text;
-        break;
-      case 'reasoning':
-        reasoning += event.text;
-        break;
-      case 'tool_call_start':
-        calls[event.index] = { id: event.id, name: event.name, arguments: '' };
-        break;
-      case 'tool_call_delta':
-        calls[event.index]!.arguments += event.argumentsDelta;
-        break;
-      case 'finish':
-        finish = event;
-        break;
+  let finish: Extract<EventBatch[number], { type: 'finish' }> | undefined;
+  for await (const batch of batches) {
+    onBatch?.(batch);
+    for (const event of batch) {
+      switch (event.type) {
+        case 'text':
+          content += event.text;
+          break;
+        case 'reasoning':
+          reasoning += event.text;
+          break;
+        case 'tool_call_start':
+          calls[event.index] = { id: event.id, name: event.name, arguments: '' };
+          break;
+        case 'tool_call_delta':
+          calls[event.index]!.arguments += event.argumentsDelta;
+          break;
+        case 'finish':
+          finish = event;
+          break;
+      }
     }
   }
   if (!finish) throw new Error('upstream events ended without a finish event');

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import { traceOf } from '../http/observe.js';
 import type { CompletionCache } from './cache.js';
 import { ignoredParameters, toChatRequest } from './request.js';
-import { ChunkEncoder, collectCompletion, completionId, unixSeconds } from './response.js';
+import { collectCompletion, completionId, SseChunkEncoder, unixSeconds } from './response.js';
 
 export interface OpenAIRouteDeps {
   upstream: ChatUpstream;
@@ -74,7 +74,7 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
     const opened = deps.upstream.stream(chatRequest, controller.signal, trace);
 
     if (!body.stream) {
-      const completion = await collectCompletion(trace.observe(await opened), id, body.model, created);
+      const completion = await collectCompletion(await opened, id, body.model, created, (batch) => trace.note(batch));
       if (cacheKey) deps.cache!.set(cacheKey, completion);
       return { status: 200 as const, body: completion };
     }
@@ -84,15 +84,19 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
     // but keep-alive comments goes out until Kiro's first event (retries stay invisible).
     opened.catch(() => undefined);
     if (await settlesWithin(opened, deps.keepAliveMs)) await opened;
-    const encoder = new ChunkEncoder(id, body.model, created, body.stream_options?.include_usage === true);
-    async function* chunks() {
-      const events = trace.observe(await opened);
-      yield encoder.start();
-      for await (const event of events) yield* encoder.encode(event);
+    const encoder = new SseChunkEncoder(id, body.model, created, body.stream_options?.include_usage === true);
+    async function* sseText() {
+      const batches = await opened;
+      let text = encoder.start();
+      for await (const batch of batches) {
+        trace.note(batch);
+        yield text + encoder.encode(batch);
+        text = '';
+      }
     }
     const stream = sseBody(
       res,
-      chunks(),
+      sseText(),
       {
         keepAliveMs: deps.keepAliveMs,
         errorEvent: (error) => {

@@ -50,7 +50,20 @@ function imageCount(body: unknown): number {
   return Array.isArray(current.images) ? current.images.length : 0;
 }
 
+/**
+ * `[sim frames=200 delay=10]` in the user's message asks for an answer of exactly that many text
+ * frames, that far apart (ms): how the benchmark shapes its load without a script per request.
+ */
+export function loadDirective(body: unknown): { frames: number; delayMs: number } | undefined {
+  const state = (body as Json)?.conversationState as Json | undefined;
+  const current = ((state?.currentMessage as Json | undefined)?.userInputMessage ?? {}) as Json;
+  const match = /\[sim frames=(\d+)(?: delay=(\d+))?\]/.exec(typeof current.content === 'string' ? current.content : '');
+  return match ? { frames: Number(match[1]), delayMs: Number(match[2] ?? 0) } : undefined;
+}
+
 export function simulatedAnswer(body: unknown): SimEvent[] {
+  const load = loadDirective(body);
+  if (load) return [...Array.from({ length: load.frames }, (_, i) => ({ text: `tok${i} ` })), { metering: 0.01 }, { contextUsage: 1 }];
   const state = (body as Json)?.conversationState as Json | undefined;
   const current = ((state?.currentMessage as Json | undefined)?.userInputMessage ?? {}) as Json;
   const context = (current.userInputMessageContext ?? {}) as Json;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEvent, encodeException } from '../kiro/eventstream.js';
 import type { RecordedRequest, Scenario, SimEvent } from './scenario.js';
-import { simulatedAnswer } from './responder.js';
+import { loadDirective, simulatedAnswer } from './responder.js';
 import { findViolation } from './strict.js';
 
 export interface SimulatorOptions {
@@ -138,7 +138,7 @@ export class KiroSimulator {
         return this.json(res, 400, { message: 'Improperly formed request.', reason: null });
       }
     }
-    const scenario = this.queue.shift() ?? { events: simulatedAnswer(body), delayMs: this.options.answerDelayMs ?? 0 };
+    const scenario = this.queue.shift() ?? { events: simulatedAnswer(body), delayMs: loadDirective(body)?.delayMs ?? this.options.answerDelayMs ?? 0 };
     if (scenario.firstByteDelayMs) await sleep(scenario.firstByteDelayMs);
     if (scenario.status && scenario.status !== 200) {
       return this.json(res, scenario.status, scenario.errorBody ?? { message: `simulated HTTP ${scenario.status}`, reason: null }, scenario.headers);

@@ -1,0 +1,265 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { buildKiroRequest } from '../src/kiro/request.js';
+import { VERSION } from '../src/version.js';
+
+// `npm run bench`: the Kiro simulator, the gateway and a bare byte-passthrough proxy on loopback,
+// driven in interleaved runs by autocannon. The gateway (and, in its turn, the passthrough) is
+// pinned to core 0; the simulator and the load generator share core 1. Figures go to stdout and
+// bench/results.md. BENCH_SECONDS (per run, default 4) and BENCH_ROUNDS (default 3) scale it.
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const KEY = 'bench-key';
+const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Runs a built script (`npm run bench` builds first) with plain node, pinned to `core` where possible. */
+function launch(core: number, script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const node = [...(process.env.BENCH_NODE_OPTIONS ? process.env.BENCH_NODE_OPTIONS.split(' ') : []), script, ...args];
+  const [command, argv] = hasTaskset ? ['taskset', ['-c', String(core), process.execPath, ...node]] : [process.execPath, node];
+  return spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** The node process itself (taskset execs it, so the pid is the same). CPU seconds and RSS bytes from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+const openaiBody = (directive: string, stream: boolean) =>
+  JSON.stringify({ model: 'claude-sonnet-4-5-20250929', stream, messages: [{ role: 'user', content: `Benchmark request ${directive}` }] });
+// The passthrough gets the Kiro body the gateway would have sent, so the simulator does the same work.
+const kiroBody = (directive: string) =>
+  buildKiroRequest({ upstreamModel: 'claude-sonnet-4.5', system: [], messages: [{ role: 'user', content: [{ type: 'text', text: `Benchmark request ${directive}` }] }] }, { conversationId: 'bench' }).json;
+
+interface Target {
+  name: 'gateway' | 'passthrough';
+  url: string;
+  pid: number;
+  body: (directive: string, stream: boolean) => string;
+}
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  cpu: number;
+}
+
+async function load(target: Target, directive: string, stream: boolean, connections: number, seconds = SECONDS): Promise<Run> {
+  const cpuBefore = cpuSeconds(target.pid);
+  const result = await autocannon({
+    url: target.url,
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: target.body(directive, stream),
+    connections,
+    duration: seconds,
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    errors: result.errors + result.non2xx,
+    cpu: cpuSeconds(target.pid) - cpuBefore,
+  };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function interleaved(targets: Target[], directive: string, stream: boolean, connections: number): Promise<Record<string, Run>> {
+  const runs: Record<string, Run[]> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) (runs[target.name] ??= []).push(await load(target, directive, stream, connections));
+  }
+  return Object.fromEntries(
+    Object.entries(runs).map(([name, list]) => [
+      name,
+      {
+        rps: median(list.map((r) => r.rps)),
+        p50: median(list.map((r) => r.p50)),
+        p99: median(list.map((r) => r.p99)),
+        requests: list.reduce((a, r) => a + r.requests, 0),
+        errors: list.reduce((a, r) => a + r.errors, 0),
+        cpu: list.reduce((a, r) => a + r.cpu, 0),
+      },
+    ]),
+  );
+}
+
+/** Median time to the first response-body byte, over `samples` requests alternating between targets. */
+async function timeToFirstByte(targets: Target[], directive: string, samples: number): Promise<Record<string, number>> {
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const times: Record<string, number[]> = {};
+  for (let i = 0; i < samples; i++) {
+    for (const target of targets) {
+      const started = performance.now();
+      const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body(directive, true), dispatcher: agent });
+      const iterator = res.body[Symbol.asyncIterator]();
+      await iterator.next();
+      (times[target.name] ??= []).push(performance.now() - started);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next());
+    }
+  }
+  await agent.close();
+  return Object.fromEntries(Object.entries(times).map(([name, list]) => [name, median(list)]));
+}
+
+/** Gateway RSS while `count` streams are open at once. */
+async function rssWithOpenStreams(target: Target, count: number): Promise<{ idle: number; open: number; completed: number }> {
+  const idle = rssBytes(target.pid);
+  const agent = new Agent({ connections: count + 10, keepAliveTimeout: 30_000 });
+  let firstBytes = 0;
+  const streams = Array.from({ length: count }, async () => {
+    const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body('[sim frames=4 delay=2500]', true), dispatcher: agent });
+    const iterator = res.body[Symbol.asyncIterator]();
+    await iterator.next();
+    firstBytes++;
+    let text = '';
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) text += String(next.value);
+    return text.includes('[DONE]');
+  });
+  while (firstBytes < count) await sleep(50);
+  await sleep(500);
+  const open = rssBytes(target.pid);
+  const done = await Promise.all(streams);
+  await agent.close();
+  return { idle, open, completed: done.filter(Boolean).length };
+}
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+const mb = (v: number) => `${(v / 1024 / 1024).toFixed(1)} MB`;
+
+async function main() {
+  const [simPort, gatewayPort, passPort] = [await freePort(), await freePort(), await freePort()];
+  const sim = launch(1, 'dist/src/simulator/main.js', ['--port', String(simPort), '--answer-delay-ms', '0']);
+  const simUrl = `http://127.0.0.1:${simPort}`;
+  await waitFor(`${simUrl}/`);
+  const gateway = launch(0, 'dist/src/main.js', [], {
+    PORT: String(gatewayPort),
+    API_KEY: KEY,
+    KIRO_ACCESS_TOKEN: 'bench-token',
+    KIRO_PROFILE_ARN: 'arn:aws:codewhisperer:us-east-1:000000000000:profile/BENCH',
+    KIRO_BASE_URL: simUrl,
+    LOG_LEVEL: 'info',
+  });
+  gateway.stdout!.resume();
+  const passthrough = launch(0, 'dist/scripts/bench/passthrough.js', [String(passPort), simUrl]);
+  passthrough.stdout!.resume();
+  await waitFor(`http://127.0.0.1:${gatewayPort}/health`);
+  await waitFor(`http://127.0.0.1:${passPort}/`);
+
+  const targets: Target[] = [
+    { name: 'gateway', url: `http://127.0.0.1:${gatewayPort}/v1/chat/completions`, pid: gateway.pid!, body: openaiBody },
+    { name: 'passthrough', url: `http://127.0.0.1:${passPort}/`, pid: passthrough.pid!, body: (d) => kiroBody(d) },
+  ];
+  const [gw, pt] = targets as [Target, Target];
+  const log = (line: string) => console.log(line);
+  try {
+    log(`ki2api ${VERSION} benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ${hasTaskset ? 'gateway pinned to core 0' : 'no taskset: not pinned'}; ${ROUNDS} interleaved rounds of ${SECONDS} s`);
+    log('warming up…');
+    for (const target of targets) await load(target, '[sim frames=20]', false, 8, 2);
+    const idleRss = rssBytes(gw.pid);
+
+    const rows: string[] = [];
+    const results: Record<string, Record<string, Run>> = {};
+    for (const [label, directive, stream, connections] of [
+      ['non-streaming, c=1', '[sim frames=20]', false, 1],
+      ['non-streaming, c=32', '[sim frames=20]', false, 32],
+      ['streaming 200 chunks, c=1', '[sim frames=200]', true, 1],
+      ['streaming 200 chunks, c=32', '[sim frames=200]', true, 32],
+    ] as const) {
+      log(`running ${label}…`);
+      const r = await interleaved(targets, directive, stream, connections);
+      results[label] = r;
+      const g = r.gateway!;
+      const p = r.passthrough!;
+      rows.push(`| ${label} | ${g.rps.toFixed(0)} | ${ms(g.p50)} / ${ms(g.p99)} | ${p.rps.toFixed(0)} | ${ms(p.p50)} / ${ms(p.p99)} | ${((g.rps / p.rps) * 100).toFixed(0)} % | ${ms(g.p50 - p.p50)} | ${((g.cpu / g.requests) * 1000).toFixed(2)} s | ${g.errors + p.errors} |`);
+      log(rows.at(-1)!);
+    }
+
+    log('time to first byte on a paced stream (20 chunks, 10 ms apart)…');
+    const ttfb = await timeToFirstByte(targets, '[sim frames=20 delay=10]', 40);
+    log(`TTFB gateway ${ms(ttfb.gateway!)}, passthrough ${ms(ttfb.passthrough!)}`);
+
+    log('1,000 concurrent open streams…');
+    const memory = await rssWithOpenStreams(gw, 1000);
+    log(`RSS idle ${mb(idleRss)}, with 1,000 open streams ${mb(memory.open)} (${memory.completed}/1000 completed)`);
+
+    const c1 = results['non-streaming, c=1']!;
+    const c32 = results['non-streaming, c=32']!;
+    const s32 = results['streaming 200 chunks, c=32']!;
+    const streamCpuPer1000 = (s32.gateway!.cpu / s32.gateway!.requests) * 1000;
+    const goals = [
+      ['non-streaming throughput at c=32 ≥ 50 % of the passthrough', `${((c32.gateway!.rps / c32.passthrough!.rps) * 100).toFixed(0)} %`, c32.gateway!.rps >= 0.5 * c32.passthrough!.rps],
+      ['added p50 latency at c=1 < 0.5 ms', ms(c1.gateway!.p50 - c1.passthrough!.p50), c1.gateway!.p50 - c1.passthrough!.p50 < 0.5],
+      ['streaming CPU < 1.5 s per 1,000 streams of 200 chunks', `${streamCpuPer1000.toFixed(2)} s`, streamCpuPer1000 < 1.5],
+      ['first streamed byte ≤ passthrough + 1 ms', `${ms(ttfb.gateway! - ttfb.passthrough!)} later`, ttfb.gateway! <= ttfb.passthrough! + 1],
+      ['< 150 MB resident with 1,000 open streams', mb(memory.open), memory.open < 150 * 1024 * 1024],
+    ] as const;
+
+    const report = [
+      '# ki2api benchmark results',
+      '',
+      `Made by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ki2api ${VERSION}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}.`,
+      `${hasTaskset ? 'The gateway and the passthrough are pinned to core 0 (taskset); the simulator and autocannon share core 1.' : 'taskset was not available: nothing was pinned.'}`,
+      `Each figure is the median of ${ROUNDS} interleaved ${SECONDS}-second autocannon runs (gateway, passthrough, gateway, …).`,
+      'The passthrough forwards the bytes of a ready Kiro request to the simulator over a keep-alive pool and streams the bytes back, translating nothing: the floor for any Node gateway.',
+      'The gateway runs with its defaults (LOG_LEVEL=info: one JSON log line per request, metrics on).',
+      '',
+      '| scenario | gateway req/s | gateway p50 / p99 | passthrough req/s | passthrough p50 / p99 | throughput vs floor | added p50 | gateway CPU per 1,000 | errors |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      `Time to first byte on a paced stream (20 chunks 10 ms apart, median of 40): gateway ${ms(ttfb.gateway!)}, passthrough ${ms(ttfb.passthrough!)}.`,
+      `Resident memory: ${mb(idleRss)} idle after warm-up; ${mb(memory.open)} with 1,000 concurrent open streams (${memory.completed} of 1,000 completed with [DONE]).`,
+      '',
+      '## Goals',
+      '',
+      '| goal | measured | met |',
+      '|---|---|---|',
+      ...goals.map(([goal, measured, met]) => `| ${goal} | ${measured} | ${met ? 'yes' : 'no'} |`),
+      '',
+    ].join('\n');
+    mkdirSync('bench', { recursive: true });
+    writeFileSync('bench/results.md', report);
+    log('\n' + report);
+  } finally {
+    for (const child of [gateway, passthrough, sim]) child.kill('SIGTERM');
+  }
+}
+
+await main();
+process.exit(0);
