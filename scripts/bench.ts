@@ -119,6 +119,22 @@ async function interleaved(targets: Target[], directive: string, stream: boolean
   );
 }
 
+/** Median full-response latency at concurrency 1, in microsecond resolution (autocannon rounds to ms). */
+async function sequentialLatency(targets: Target[], directive: string, samples: number): Promise<Record<string, number>> {
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const times: Record<string, number[]> = {};
+  for (let i = 0; i < samples; i++) {
+    for (const target of targets) {
+      const started = performance.now();
+      const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body(directive, false), dispatcher: agent });
+      await res.body.dump();
+      (times[target.name] ??= []).push(performance.now() - started);
+    }
+  }
+  await agent.close();
+  return Object.fromEntries(Object.entries(times).map(([name, list]) => [name, median(list)]));
+}
+
 /** Median time to the first response-body byte, over `samples` requests alternating between targets. */
 async function timeToFirstByte(targets: Target[], directive: string, samples: number): Promise<Record<string, number>> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
@@ -167,14 +183,14 @@ async function main() {
   const sim = launch(1, 'dist/src/simulator/main.js', ['--port', String(simPort), '--answer-delay-ms', '0']);
   const simUrl = `http://127.0.0.1:${simPort}`;
   await waitFor(`${simUrl}/`);
-  const gateway = launch(0, 'dist/src/main.js', [], {
-    PORT: String(gatewayPort),
+  const gatewayEnv = {
     API_KEY: KEY,
     KIRO_ACCESS_TOKEN: 'bench-token',
     KIRO_PROFILE_ARN: 'arn:aws:codewhisperer:us-east-1:000000000000:profile/BENCH',
     KIRO_BASE_URL: simUrl,
     LOG_LEVEL: 'info',
-  });
+  };
+  const gateway = launch(0, 'dist/src/main.js', [], { ...gatewayEnv, PORT: String(gatewayPort) });
   gateway.stdout!.resume();
   const passthrough = launch(0, 'dist/scripts/bench/passthrough.js', [String(passPort), simUrl]);
   passthrough.stdout!.resume();
@@ -191,7 +207,6 @@ async function main() {
     log(`ki2api ${VERSION} benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ${hasTaskset ? 'gateway pinned to core 0' : 'no taskset: not pinned'}; ${ROUNDS} interleaved rounds of ${SECONDS} s`);
     log('warming up…');
     for (const target of targets) await load(target, '[sim frames=20]', false, 8, 2);
-    const idleRss = rssBytes(gw.pid);
 
     const rows: string[] = [];
     const results: Record<string, Record<string, Run>> = {};
@@ -206,25 +221,41 @@ async function main() {
       results[label] = r;
       const g = r.gateway!;
       const p = r.passthrough!;
-      rows.push(`| ${label} | ${g.rps.toFixed(0)} | ${ms(g.p50)} / ${ms(g.p99)} | ${p.rps.toFixed(0)} | ${ms(p.p50)} / ${ms(p.p99)} | ${((g.rps / p.rps) * 100).toFixed(0)} % | ${ms(g.p50 - p.p50)} | ${((g.cpu / g.requests) * 1000).toFixed(2)} s | ${g.errors + p.errors} |`);
+      rows.push(
+        `| ${label} | ${g.rps.toFixed(0)} | ${ms(g.p50)} / ${ms(g.p99)} | ${p.rps.toFixed(0)} | ${ms(p.p50)} / ${ms(p.p99)} | ${((g.rps / p.rps) * 100).toFixed(0)} % | ${((g.cpu / g.requests) * 1000).toFixed(2)} s | ${((p.cpu / p.requests) * 1000).toFixed(2)} s | ${g.errors + p.errors} |`,
+      );
       log(rows.at(-1)!);
     }
+
+    log('latency at concurrency 1, microsecond resolution…');
+    const latency = await sequentialLatency(targets, '[sim frames=20]', 2000);
+    log(`p50 gateway ${ms(latency.gateway!)}, passthrough ${ms(latency.passthrough!)}`);
 
     log('time to first byte on a paced stream (20 chunks, 10 ms apart)…');
     const ttfb = await timeToFirstByte(targets, '[sim frames=20 delay=10]', 40);
     log(`TTFB gateway ${ms(ttfb.gateway!)}, passthrough ${ms(ttfb.passthrough!)}`);
 
-    log('1,000 concurrent open streams…');
-    const memory = await rssWithOpenStreams(gw, 1000);
-    log(`RSS idle ${mb(idleRss)}, with 1,000 open streams ${mb(memory.open)} (${memory.completed}/1000 completed)`);
+    const afterLoadRss = rssBytes(gw.pid);
+    log('1,000 concurrent open streams, on a fresh gateway…');
+    const freshPort = await freePort();
+    const fresh = launch(0, 'dist/src/main.js', [], { ...gatewayEnv, PORT: String(freshPort) });
+    fresh.stdout!.resume();
+    await waitFor(`http://127.0.0.1:${freshPort}/health`);
+    await sleep(500);
+    let memory;
+    try {
+      memory = await rssWithOpenStreams({ ...gw, url: `http://127.0.0.1:${freshPort}/v1/chat/completions`, pid: fresh.pid! }, 1000);
+    } finally {
+      fresh.kill('SIGTERM');
+    }
+    log(`RSS idle ${mb(memory.idle)}, with 1,000 open streams ${mb(memory.open)} (${memory.completed}/1000 completed); after the load runs ${mb(afterLoadRss)}`);
 
-    const c1 = results['non-streaming, c=1']!;
     const c32 = results['non-streaming, c=32']!;
     const s32 = results['streaming 200 chunks, c=32']!;
     const streamCpuPer1000 = (s32.gateway!.cpu / s32.gateway!.requests) * 1000;
     const goals = [
       ['non-streaming throughput at c=32 ≥ 50 % of the passthrough', `${((c32.gateway!.rps / c32.passthrough!.rps) * 100).toFixed(0)} %`, c32.gateway!.rps >= 0.5 * c32.passthrough!.rps],
-      ['added p50 latency at c=1 < 0.5 ms', ms(c1.gateway!.p50 - c1.passthrough!.p50), c1.gateway!.p50 - c1.passthrough!.p50 < 0.5],
+      ['added p50 latency at c=1 < 0.5 ms', ms(latency.gateway! - latency.passthrough!), latency.gateway! - latency.passthrough! < 0.5],
       ['streaming CPU < 1.5 s per 1,000 streams of 200 chunks', `${streamCpuPer1000.toFixed(2)} s`, streamCpuPer1000 < 1.5],
       ['first streamed byte ≤ passthrough + 1 ms', `${ms(ttfb.gateway! - ttfb.passthrough!)} later`, ttfb.gateway! <= ttfb.passthrough! + 1],
       ['< 150 MB resident with 1,000 open streams', mb(memory.open), memory.open < 150 * 1024 * 1024],
@@ -239,12 +270,13 @@ async function main() {
       'The passthrough forwards the bytes of a ready Kiro request to the simulator over a keep-alive pool and streams the bytes back, translating nothing: the floor for any Node gateway.',
       'The gateway runs with its defaults (LOG_LEVEL=info: one JSON log line per request, metrics on).',
       '',
-      '| scenario | gateway req/s | gateway p50 / p99 | passthrough req/s | passthrough p50 / p99 | throughput vs floor | added p50 | gateway CPU per 1,000 | errors |',
+      '| scenario | gateway req/s | gateway p50 / p99 | passthrough req/s | passthrough p50 / p99 | throughput vs floor | gateway CPU per 1,000 | passthrough CPU per 1,000 | errors |',
       '|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       `Time to first byte on a paced stream (20 chunks 10 ms apart, median of 40): gateway ${ms(ttfb.gateway!)}, passthrough ${ms(ttfb.passthrough!)}.`,
-      `Resident memory: ${mb(idleRss)} idle after warm-up; ${mb(memory.open)} with 1,000 concurrent open streams (${memory.completed} of 1,000 completed with [DONE]).`,
+      `Latency at concurrency 1 (median of 2,000 sequential non-streaming requests, µs resolution): gateway ${ms(latency.gateway!)}, passthrough ${ms(latency.passthrough!)}, added ${ms(latency.gateway! - latency.passthrough!)}.`,
+      `Resident memory of a fresh gateway: ${mb(memory.idle)} idle; ${mb(memory.open)} with 1,000 concurrent open streams (${memory.completed} of 1,000 completed with [DONE]). After the load runs above: ${mb(afterLoadRss)}.`,
       '',
       '## Goals',
       '',

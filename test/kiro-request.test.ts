@@ -7,7 +7,7 @@ import {
   ensureStartsWithUser,
   fillEmptyContent,
   foldSystemPrompt,
-  kiroPromptText,
+  kiroPromptParts,
   mergeAdjacentTurns,
   toTurns,
   type Turn,
@@ -115,6 +115,6 @@ describe('Kiro request: whole bodies', () => {
       request({ messages: [{ role: 'user', content: text('alpha') }, { role: 'assistant', content: text('beta') }, { role: 'user', content: text('gamma') }] }),
       options,
     );
-    assert.equal(kiroPromptText(body), 'alpha\nbeta\ngamma');
+    assert.deepEqual(kiroPromptParts(body), ['alpha', 'beta', 'gamma']);
   });
 });

@@ -109,3 +109,20 @@ describe('stop sequences and max tokens', () => {
     assert.equal(limiter.text('anything'), 'anything');
   });
 });
+
+describe('token counting', () => {
+  it('counts long texts once and remembers them, with the same result', async () => {
+    const { countTokens, countTokensCached } = await import('../src/chat/tokens.js');
+    const long = 'A long system prompt that agents resend on every turn. '.repeat(2000);
+    const first = performance.now();
+    const cold = countTokensCached(long);
+    const coldMs = performance.now() - first;
+    const second = performance.now();
+    const warm = countTokensCached(long);
+    const warmMs = performance.now() - second;
+    assert.equal(cold, countTokens(long));
+    assert.equal(warm, cold);
+    assert.ok(warmMs < coldMs / 5, `cached ${warmMs.toFixed(2)} ms vs ${coldMs.toFixed(2)} ms`);
+    assert.equal(countTokensCached('short'), countTokens('short'));
+  });
+});

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { getTokenizer } from '@anthropic-ai/tokenizer';
+import { LRUCache } from 'lru-cache';
 
 // Anthropic's published Claude tokenizer (a BPE table run by tiktoken's WASM encoder).
 // Building it costs ~100 ms, so it is built once per process, never per request:
@@ -22,4 +24,23 @@ export function countTokens(text: string): number {
 export function firstTokens(text: string, tokens: number): string {
   const t = warmTokenizer();
   return utf8.decode(t.decode(t.encode(text.normalize('NFKC'), 'all').slice(0, tokens)));
+}
+
+/** Texts at least this long are worth a cache entry (hashing them is far cheaper than encoding). */
+const CACHE_FROM = 512;
+const counted = new LRUCache<string, number>({ max: 20_000 });
+
+/**
+ * countTokens, remembering long texts: agents resend the whole conversation every turn, so
+ * without this a 100 k-token history would be re-encoded on every request (tens of milliseconds).
+ */
+export function countTokensCached(text: string): number {
+  if (text.length < CACHE_FROM) return countTokens(text);
+  const key = createHash('sha1').update(text).digest('base64');
+  let tokens = counted.get(key);
+  if (tokens === undefined) {
+    tokens = countTokens(text);
+    counted.set(key, tokens);
+  }
+  return tokens;
 }

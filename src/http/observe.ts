@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import onHeaders from 'on-headers';
 import { RequestTrace } from '../chat/trace.js';
@@ -26,7 +26,7 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
   return (req, res, next) => {
     const trace = new RequestTrace();
     const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomBytes(12).toString('hex')}`;
+    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
     res.locals.trace = trace;
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);

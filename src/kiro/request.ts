@@ -359,8 +359,11 @@ export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptio
   return { body, toolNames: names, bytes, json };
 }
 
-/** All the text the model reads from a request (for prompt-token counting), without JSON overhead. */
-export function kiroPromptText(body: KiroRequestBody): string {
+/**
+ * All the text the model reads from a request (for prompt-token counting), without JSON overhead,
+ * in parts: a conversation resends the same parts turn after turn, so each is counted once.
+ */
+export function kiroPromptParts(body: KiroRequestBody): string[] {
   const parts: string[] = [];
   const user = (m: KiroUserInputMessage) => {
     parts.push(m.content);
@@ -375,5 +378,5 @@ export function kiroPromptText(body: KiroRequestBody): string {
     }
   }
   user(body.conversationState.currentMessage.userInputMessage);
-  return parts.join('\n');
+  return parts;
 }

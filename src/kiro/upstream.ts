@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, TaskCancelledError, type CircuitBreakerPolicy, type IBackoff, type IBackoffFactory, type IRetryBackoffContext, type RetryPolicy } from 'cockatiel';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
-import { countTokens } from '../chat/tokens.js';
+import { countTokensCached } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
 import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
 import { decodeFrame, MessageFramer } from './eventstream.js';
 import { KiroEventTranslator } from './events.js';
-import { kiroHeaders, machineIdFor } from './headers.js';
+import { kiroHeaders } from './headers.js';
 import { KIRO_MODELS } from './models.js';
-import { buildKiroRequest, kiroPromptText, type BuiltKiroRequest } from './request.js';
+import { buildKiroRequest, kiroPromptParts, type BuiltKiroRequest } from './request.js';
 
 export interface ResilienceOptions {
   /** Give up (and maybe retry) when Kiro has not started answering in this long. */
@@ -205,7 +205,7 @@ export class KiroUpstream implements ChatUpstream {
     try {
       return await request(this.url, {
         method: 'POST',
-        headers: kiroHeaders(credentials.accessToken, machineIdFor(credentials.fingerprint)),
+        headers: kiroHeaders(credentials.accessToken, credentials.fingerprint),
         body,
         dispatcher: this.options.dispatcher,
         signal,
@@ -218,7 +218,7 @@ export class KiroUpstream implements ChatUpstream {
 
   private translator(chatRequest: ChatRequest, built: BuiltKiroRequest): KiroEventTranslator {
     return new KiroEventTranslator({
-      promptTokens: () => countTokens(kiroPromptText(built.body)),
+      promptTokens: () => kiroPromptParts(built.body).reduce((sum, part) => sum + countTokensCached(part), 0),
       toolNames: built.toolNames,
       thinking: chatRequest.reasoning !== undefined,
       limits: {
