@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   if (parsed.kind === 'help') return void console.log(helpText());
   if (parsed.kind === 'version') return void console.log(VERSION);
 
-  const logger = createLogger(parsed.config.logLevel, process.stdout, parsed.config.logFile);
+  const logger = createLogger(parsed.config.logLevel, undefined, parsed.config.logFile);
   let running;
   try {
     running = await start(parsed.config, logger);
@@ -98,8 +98,7 @@ async function main(): Promise<void> {
     running.close().then(
       () => {
         logger.info('shut down cleanly');
-        logger.flush();
-        process.exit(0);
+        logger.flush(() => process.exit(0));
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

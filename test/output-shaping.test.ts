@@ -126,3 +126,24 @@ describe('token counting', () => {
     assert.equal(countTokensCached('short'), countTokens('short'));
   });
 });
+
+describe('token counting by pieces', () => {
+  it('gives exactly what the Claude tokenizer gives on whole texts', async () => {
+    const { countTokens, warmTokenizer } = await import('../src/chat/tokens.js');
+    const tokenizer = warmTokenizer();
+    const samples = [
+      'Hello world, this is a test.',
+      'fn main() { println!("héllo wörld ✓ 你好"); }\n\n\tindent   spaces  ',
+      "It's what we'll do; they've said I'm here, d'you see?",
+      'Numbers 12345 678.9 and 3,000,000 and ½ ① ﬁ (NFKC)',
+      '   leading\n\n\n\ntrailing   \n',
+      '<EOT> special <META> tokens',
+      '```ts\nconst x: Record<string, number> = { a: 1 };\n```',
+      JSON.stringify({ deeply: { nested: [1, 'two', { three: null }] } }),
+      'emoji 🙂👍🏽 and mixed Кириллица العربية',
+      Array.from({ length: 200 }, (_, i) => `tok${i} `).join(''),
+    ];
+    for (const text of samples) assert.equal(countTokens(text), tokenizer.encode(text.normalize('NFKC'), 'all').length, text);
+    for (const text of samples) assert.equal(countTokens(text), tokenizer.encode(text.normalize('NFKC'), 'all').length, `cached: ${text}`);
+  });
+});

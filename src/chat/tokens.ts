@@ -14,10 +14,35 @@ export function warmTokenizer(): ReturnType<typeof getTokenizer> {
   return tokenizer;
 }
 
+// The table's own pre-tokenizer (claude.json `pat_str`). BPE never merges across its pieces, so a
+// text's count is the sum of its pieces' counts — and pieces (words, mostly) repeat endlessly, so
+// each is encoded once and then looked up. Exact, and about ten times cheaper than encoding.
+const PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+const SPECIAL = /<(?:EOT|META|META_START|META_END|SOS)>/;
+const MAX_CACHED_PIECE = 24;
+const MAX_PIECES = 100_000;
+const pieceTokens = new Map<string, number>();
+
 /** Claude tokens in `text`, as Anthropic's tokenizer counts them. */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
-  return warmTokenizer().encode(text.normalize('NFKC'), 'all').length;
+  const t = warmTokenizer();
+  const normalized = text.normalize('NFKC');
+  if (SPECIAL.test(normalized)) return t.encode(normalized, 'all').length;
+  let total = 0;
+  for (const match of normalized.matchAll(PIECES)) {
+    const piece = match[0];
+    let tokens = pieceTokens.get(piece);
+    if (tokens === undefined) {
+      tokens = t.encode(piece, 'all').length;
+      if (piece.length <= MAX_CACHED_PIECE) {
+        if (pieceTokens.size >= MAX_PIECES) pieceTokens.clear();
+        pieceTokens.set(piece, tokens);
+      }
+    }
+    total += tokens;
+  }
+  return total;
 }
 
 /** The first `tokens` tokens of `text`, as text. */
@@ -26,13 +51,13 @@ export function firstTokens(text: string, tokens: number): string {
   return utf8.decode(t.decode(t.encode(text.normalize('NFKC'), 'all').slice(0, tokens)));
 }
 
-/** Texts at least this long are worth a cache entry (hashing them is far cheaper than encoding). */
+/** Texts at least this long are worth a cache entry (hashing them is far cheaper than counting). */
 const CACHE_FROM = 512;
 const counted = new LRUCache<string, number>({ max: 20_000 });
 
 /**
  * countTokens, remembering long texts: agents resend the whole conversation every turn, so
- * without this a 100 k-token history would be re-encoded on every request (tens of milliseconds).
+ * without this a 100 k-token history would be re-counted on every request.
  */
 export function countTokensCached(text: string): number {
   if (text.length < CACHE_FROM) return countTokens(text);

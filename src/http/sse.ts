@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Response } from 'express';
 
 export interface SseOptions {
@@ -6,55 +6,66 @@ export interface SseOptions {
   keepAliveMs: number;
   /** Turns an error thrown by `sseText` into the JSON of one in-band `data:` event. */
   errorEvent: (error: unknown) => unknown;
-  /** Called once the stream is over, however it ended. */
-  onEnd?: (outcome: 'done' | 'error' | 'client_closed') => void;
 }
 
 const DONE = 'data: [DONE]\n\n';
 const KEEP_ALIVE = ': keep-alive\n\n';
 
 /**
- * Writes `sseText` (ready `data: …\n\n` events) as a server-sent-event stream and returns the body
- * stream for ts-rest, which pipes it into `res`. Each piece leaves as soon as it is produced, in
- * one write; backpressure from a slow client pauses the producer. After the last piece comes
- * `data: [DONE]`; an error becomes one in-band `data: {"error":…}` event. If the client goes away,
- * `onClientClose` runs (to abort the upstream) and nothing more is written.
+ * The body ts-rest gets for a stream. ts-rest sends a Stream body with `body.pipe(res)`; instead
+ * of feeding an intermediate stream, `pipe` hands over `res` and the writer writes to it
+ * directly — one hop less for every chunk of every stream.
  */
-export function sseBody(res: Response, sseText: AsyncIterable<string>, options: SseOptions, onClientClose: () => void): PassThrough {
+class DirectSseBody extends Readable {
+  constructor(private readonly begin: () => void) {
+    super({ read() {} });
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T): T {
+    this.begin();
+    return destination;
+  }
+}
+
+/**
+ * Streams `sseText` (ready `data: …\n\n` events) to `res` as server-sent events. Each piece leaves
+ * as soon as it is produced, in one write; a slow client pauses the producer (backpressure). After
+ * the last piece comes `data: [DONE]`; an error becomes one in-band `data: {"error":…}` event. A
+ * silent stream gets `: keep-alive` comments. If the client goes away, `onClientClose` runs (to
+ * abort the upstream) and nothing more is written.
+ */
+export function sseBody(res: Response, sseText: AsyncIterable<string>, options: SseOptions, onClientClose: () => void): Readable {
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
   res.setHeader('connection', 'keep-alive');
   res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
 
-  const body = new PassThrough();
   let closed = false;
-  let lastWrite = Date.now();
+  let lastWrite = 0;
   const write = async (text: string) => {
-    lastWrite = Date.now();
-    if (body.write(text)) return;
+    lastWrite = performance.now();
+    if (res.write(text)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
-        body.off('drain', done).off('close', done);
+        res.off('drain', done).off('close', done);
         resolve();
       };
-      body.on('drain', done).on('close', done);
+      res.on('drain', done).on('close', done);
     });
   };
-  const keepAlive = setInterval(() => {
-    if (!closed && Date.now() - lastWrite >= options.keepAliveMs) void write(KEEP_ALIVE);
-  }, Math.max(10, Math.floor(options.keepAliveMs / 2)));
-  keepAlive.unref();
 
-  res.once('close', () => {
-    if (res.writableFinished) return;
-    closed = true;
-    onClientClose();
-    body.destroy();
-  });
-
-  void (async () => {
-    let outcome: 'done' | 'error' | 'client_closed' = 'done';
+  const run = async () => {
+    res.flushHeaders();
+    lastWrite = performance.now();
+    const keepAlive = setInterval(() => {
+      if (!closed && performance.now() - lastWrite >= options.keepAliveMs) void write(KEEP_ALIVE);
+    }, Math.max(10, Math.floor(options.keepAliveMs / 2)));
+    keepAlive.unref();
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      closed = true;
+      onClientClose();
+    });
     try {
       for await (const text of sseText) {
         if (closed) break;
@@ -62,14 +73,11 @@ export function sseBody(res: Response, sseText: AsyncIterable<string>, options: 
       }
       if (!closed) await write(DONE);
     } catch (error) {
-      outcome = 'error';
       if (!closed) await write(`data: ${JSON.stringify(options.errorEvent(error))}\n\n`).catch(() => undefined);
     } finally {
       clearInterval(keepAlive);
-      if (closed) outcome = 'client_closed';
-      body.end();
-      options.onEnd?.(outcome);
+      if (!closed) res.end();
     }
-  })();
-  return body;
+  };
+  return new DirectSseBody(() => void run());
 }

@@ -11,7 +11,21 @@ import type { KiroFrame } from './wire.js';
 const MIN_MESSAGE = 16;
 const MAX_MESSAGE = 16 * 1024 * 1024;
 
-export const codec = new EventStreamCodec(toUtf8, fromUtf8);
+/**
+ * Header names and values are short ASCII strings (":event-type", "assistantResponseEvent"):
+ * decoding those by char code is several times cheaper than a general UTF-8 decode, and this runs
+ * for every header of every frame. Anything else takes the general path.
+ */
+function headerUtf8(bytes: Uint8Array): string {
+  if (bytes.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  return toUtf8(bytes);
+}
+
+export const codec = new EventStreamCodec(headerUtf8, fromUtf8);
 
 const corrupt = (detail: string) =>
   new GatewayError('upstream', `Kiro sent a corrupt event stream (${detail}); the answer is incomplete.`, {
@@ -62,7 +76,8 @@ export function decodeFrame(message: Uint8Array): KiroFrame {
   let payload: Record<string, unknown> = {};
   if (decoded.body.byteLength > 0) {
     try {
-      const parsed: unknown = JSON.parse(toUtf8(decoded.body));
+      const body = decoded.body;
+      const parsed: unknown = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
       if (parsed && typeof parsed === 'object') payload = parsed as Record<string, unknown>;
     } catch {
       throw corrupt('a message payload is not JSON');
