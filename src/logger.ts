@@ -4,13 +4,23 @@ import pretty from 'pino-pretty';
 export type { Logger };
 
 /**
- * JSON lines for machines (an asynchronous writer on stdout: logging never blocks a request);
+ * JSON lines for machines;
  * readable lines when a person watches a terminal. No log call ever gets a header, a body or a
  * token — the log entries are built field by field — and tests scan the logs for secrets.
  */
+/**
+ * stdout as Node's own stream (asynchronous for pipes). Not pino.destination(): its exit-time
+ * flushSync retries a broken pipe forever, so `ki2api | head` or a dead log shipper would hang
+ * shutdown. If the reader goes away, the logs are lost but serving (and exiting) goes on.
+ */
+function stdoutWriter(): NodeJS.WritableStream {
+  process.stdout.on('error', () => undefined);
+  return process.stdout;
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream, logFile?: string): Logger {
   const options = { level, base: undefined };
-  const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }) : pino.destination({ dest: 1, sync: false }));
+  const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }) : stdoutWriter());
   if (!logFile) return pino(options, console);
   return pino(options, pino.multistream([{ level: 'trace', stream: console }, { level: 'trace', stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) }]));
 }

@@ -80,7 +80,37 @@ async function main(): Promise<void> {
   if (parsed.kind === 'version') return void console.log(VERSION);
 
   const logger = createLogger(parsed.config.logLevel, undefined, parsed.config.logFile);
-  let running;
+  const { shutdownTimeoutMs } = parsed.config;
+  // Signals are handled from the first moment, also while still starting up.
+  let running: Running | undefined;
+  let stopping = false;
+  const exit = (code: number) => {
+    // Flush the logs, but never wait on that for long (their reader may be gone).
+    setTimeout(() => process.exit(code), 1000).unref();
+    logger.flush(() => process.exit(code));
+  };
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    if (!running) return exit(0);
+    logger.info(`${signal}: no new connections; letting open requests finish (up to ${shutdownTimeoutMs} ms)`);
+    running.close().then(
+      () => {
+        logger.info('shut down cleanly');
+        exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
   try {
     running = await start(parsed.config, logger);
   } catch (error) {
@@ -90,24 +120,6 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: no new connections; letting open requests finish (up to ${parsed.config.shutdownTimeoutMs} ms)`);
-    running.close().then(
-      () => {
-        logger.info('shut down cleanly');
-        logger.flush(() => process.exit(0));
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;

@@ -272,13 +272,18 @@ describe('resilience', () => {
   });
 });
 
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 describe('graceful shutdown', () => {
   it('SIGTERM during a stream: no new connections, the stream finishes, exit code 0', async () => {
     const sim = await new KiroSimulator().start();
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', API_KEY, KIRO_ACCESS_TOKEN: ACCESS_TOKEN, KIRO_BASE_URL: sim.url, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -314,6 +319,24 @@ describe('graceful shutdown', () => {
     } finally {
       child.kill('SIGKILL');
       await sim.close();
+    }
+  });
+
+  it('exits cleanly on SIGTERM even when whoever read its logs has gone away (broken stdout pipe)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: String(await freePort()), HOST: '127.0.0.1', KIRO_ACCESS_TOKEN: ACCESS_TOKEN, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      // The reader goes away just as shutdown starts logging (the worst moment).
+      child.stdout!.destroy();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, sleep(5000).then(() => 'hung' as const)]);
+      assert.equal(code, 0);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });
