@@ -77,11 +77,11 @@ export function createApp(deps: AppDeps): Express {
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : deps.corsOrigins, exposedHeaders: ['x-request-id', 'x-ki2api-overhead-ms', 'retry-after'], maxAge: 600 }));
   }
-  app.use(compression({ filter: notEventStream, threshold: 1024 }));
+  // compression() wraps every response it sees; only hand it those whose client can decode gzip.
+  const compress = compression({ filter: notEventStream, threshold: 1024 });
+  app.use((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
   // Parse JSON whatever the content type says: `curl -d` sends form-urlencoded by default.
   app.use(express.json({ limit: deps.bodyLimit, type: () => true }));
-  app.use(['/docs', '/openapi.json'], docsHeaders);
-  app.use(docsRouter(openapiJsonText()));
 
   const checkKey = createKeyChecker(deps.apiKeys);
   const requireKey: RequestHandler = (req, res, next) => {
@@ -125,6 +125,9 @@ export function createApp(deps: AppDeps): Express {
       else if (err.headers) sendError(res, validationError(err.headers, 'headers'));
     },
   });
+  // After the API routes: a chat request never walks past the docs' layers.
+  app.use(['/docs', '/openapi.json'], docsHeaders);
+  app.use(docsRouter(openapiJsonText()));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
