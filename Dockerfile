@@ -1,23 +1,39 @@
 # ki2api — OpenAI-compatible gateway in front of Kiro.
-# Small (alpine), non-root, production dependencies only, with a health check.
+# Small (alpine), non-root, production dependencies only, compiled JavaScript, with a health check.
+
+# 1. Compile TypeScript (needs the dev dependencies).
+FROM node:20-alpine AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN SCARF_ANALYTICS=false npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY contract ./contract
+COPY src ./src
+COPY scripts ./scripts
+RUN npx tsc -p tsconfig.build.json
+
+# 2. Production dependencies only.
 FROM node:20-alpine AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN SCARF_ANALYTICS=false npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN SCARF_ANALYTICS=false npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
+# 3. The image: compiled code + production dependencies, run as the unprivileged `node` user.
 FROM node:20-alpine
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8989
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/contract ./dist/contract
 COPY package.json openapi.json ./
-COPY contract ./contract
-COPY src ./src
 # The Kiro IDE token file is mounted at /home/node/.aws/sso/cache (see docker-compose.yml).
 RUN mkdir -p /home/node/.aws/sso/cache && chown -R node:node /home/node/.aws
 USER node
 EXPOSE 8989
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8989)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# Plain node (not npm) as PID 1's child: SIGTERM reaches the gateway, which drains streams and exits 0.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/src/main.js"]

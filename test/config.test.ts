@@ -65,3 +65,18 @@ describe('configuration', () => {
     assert.match(failed.stderr, /PORT: "abc" is not a whole number/);
   });
 });
+
+describe('README', () => {
+  it('its configuration table lists every variable and flag the code accepts, with the same defaults', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const option of OPTIONS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${option.env}\` |`));
+      assert.ok(row, `README has no row for ${option.env}`);
+      assert.ok(row.includes(`\`--${option.flag}\``), `README row for ${option.env} lacks --${option.flag}`);
+      if ('default' in option && !['KIRO_TOKEN_FILE'].includes(option.env)) {
+        assert.ok(row.includes(`\`${option.default}\``), `README row for ${option.env} does not show the default ${option.default}`);
+      }
+    }
+  });
+});

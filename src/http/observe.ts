@@ -10,10 +10,11 @@ const QUIET = /^\/(health|healthz|metrics|docs|openapi\.json)/;
 
 export const traceOf = (res: Response): RequestTrace => res.locals.trace as RequestTrace;
 
-function routeLabel(req: Request): string {
-  const path = (req.route as { path?: string } | undefined)?.path;
-  if (path) return path;
-  if (req.path.startsWith('/docs')) return '/docs';
+/** The contract route that served the request (bounded label set), or what kind of page it was. */
+function routeLabel(req: Request, path: string): string {
+  const route = (req.route as { path?: string } | undefined)?.path;
+  if (route) return route;
+  if (path.startsWith('/docs')) return '/docs';
   return 'unmatched';
 }
 
@@ -25,6 +26,8 @@ function routeLabel(req: Request): string {
 export function observeRequests(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const trace = new RequestTrace();
+    // As it arrived: mounted routers (the docs) rewrite req.path while they handle it.
+    const path = req.path;
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
     res.locals.trace = trace;
@@ -39,7 +42,7 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
 
     res.once('close', () => {
       if (streaming) metrics.inflightStreams.dec();
-      const route = routeLabel(req);
+      const route = routeLabel(req, path);
       const seconds = trace.elapsedMs() / 1000;
       const model = (res.locals.model as string | undefined) ?? 'none';
       const ttft = trace.ttftMs();
@@ -72,7 +75,7 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
         ...(!res.writableFinished && { client_closed: true }),
       };
       if (res.statusCode >= 500) logger.warn(entry, 'request failed');
-      else if (QUIET.test(req.path) && res.statusCode < 400) logger.debug(entry, 'request');
+      else if (QUIET.test(path) && res.statusCode < 400) logger.debug(entry, 'request');
       else logger.info(entry, 'request');
     });
     next();
