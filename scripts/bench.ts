@@ -119,32 +119,20 @@ async function interleaved(targets: Target[], directive: string, stream: boolean
   );
 }
 
-/** Median full-response latency at concurrency 1, in microsecond resolution (autocannon rounds to ms). */
-async function sequentialLatency(targets: Target[], directive: string, samples: number): Promise<Record<string, number>> {
+/**
+ * Sequential requests (concurrency 1) alternating between targets, timed in microseconds (autocannon
+ * rounds to whole ms): until the whole answer arrived, or until its first body byte.
+ */
+async function sequential(targets: Target[], directive: string, samples: number, until: 'whole answer' | 'first byte'): Promise<Record<string, number>> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
   const times: Record<string, number[]> = {};
   for (let i = 0; i < samples; i++) {
     for (const target of targets) {
       const started = performance.now();
-      const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body(directive, false), dispatcher: agent });
-      await res.body.dump();
-      (times[target.name] ??= []).push(performance.now() - started);
-    }
-  }
-  await agent.close();
-  return Object.fromEntries(Object.entries(times).map(([name, list]) => [name, median(list)]));
-}
-
-/** Median time to the first response-body byte, over `samples` requests alternating between targets. */
-async function timeToFirstByte(targets: Target[], directive: string, samples: number): Promise<Record<string, number>> {
-  const agent = new Agent({ keepAliveTimeout: 30_000 });
-  const times: Record<string, number[]> = {};
-  for (let i = 0; i < samples; i++) {
-    for (const target of targets) {
-      const started = performance.now();
-      const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body(directive, true), dispatcher: agent });
+      const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body(directive, until === 'first byte'), dispatcher: agent });
       const iterator = res.body[Symbol.asyncIterator]();
-      await iterator.next();
+      if (until === 'first byte') await iterator.next();
+      else for (let next = await iterator.next(); !next.done; next = await iterator.next());
       (times[target.name] ??= []).push(performance.now() - started);
       for (let next = await iterator.next(); !next.done; next = await iterator.next());
     }
@@ -228,11 +216,11 @@ async function main() {
     }
 
     log('latency at concurrency 1, microsecond resolution…');
-    const latency = await sequentialLatency(targets, '[sim frames=20]', 2000);
+    const latency = await sequential(targets, '[sim frames=20]', 2000, 'whole answer');
     log(`p50 gateway ${ms(latency.gateway!)}, passthrough ${ms(latency.passthrough!)}`);
 
     log('time to first byte on a paced stream (20 chunks, 10 ms apart)…');
-    const ttfb = await timeToFirstByte(targets, '[sim frames=20 delay=10]', 40);
+    const ttfb = await sequential(targets, '[sim frames=20 delay=10]', 40, 'first byte');
     log(`TTFB gateway ${ms(ttfb.gateway!)}, passthrough ${ms(ttfb.passthrough!)}`);
 
     const afterLoadRss = rssBytes(gw.pid);

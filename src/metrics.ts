@@ -11,7 +11,8 @@ export class Metrics {
   readonly duration = new Histogram({ name: 'ki2api_request_duration_seconds', help: 'Request latency, until the response ended.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly ttft = new Histogram({ name: 'ki2api_time_to_first_token_seconds', help: 'Time from request to the first answer token.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly overhead = new Histogram({ name: 'ki2api_gateway_overhead_seconds', help: "The gateway's own time per request: total minus time waiting on Kiro.", labelNames: ['route'], buckets: OVERHEAD_BUCKETS, registers: [this.registry] });
-  readonly upstreamErrors = new Counter({ name: 'ki2api_upstream_errors_total', help: 'Errors answered to clients, by code.', labelNames: ['code'], registers: [this.registry] });
+  readonly errors = new Counter({ name: 'ki2api_errors_total', help: 'Error answers, by code (client and upstream alike).', labelNames: ['code'], registers: [this.registry] });
+  readonly upstreamErrors = new Counter({ name: 'ki2api_upstream_errors_total', help: 'Failures that came from Kiro (or reaching it), by kind.', labelNames: ['kind'], registers: [this.registry] });
   readonly retries = new Counter({ name: 'ki2api_upstream_retries_total', help: 'Upstream attempts beyond the first.', registers: [this.registry] });
   readonly refreshes = new Counter({ name: 'ki2api_token_refreshes_total', help: 'Kiro token refreshes by result.', labelNames: ['result'], registers: [this.registry] });
   readonly inflightStreams = new Gauge({ name: 'ki2api_inflight_streams', help: 'Streaming responses in progress.', registers: [this.registry] });

@@ -115,6 +115,8 @@ describe('observability', () => {
       assert.equal((await fetch(`${stack.url}/metrics`)).status, 401);
       await postChat(stack.url, userMessage('x'));
       await postChat(stack.url, { ...userMessage('x'), stream: true, stream_options: { include_usage: true } });
+      stack.sim.enqueue({ status: 500 });
+      assert.equal((await postChat(stack.url, userMessage('x'))).status, 502);
       const res = await fetch(`${stack.url}/metrics`, { headers: authHeaders });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
@@ -124,6 +126,9 @@ describe('observability', () => {
       assert.ok((samples.get('ki2api_tokens_total{kind="completion"}') ?? 0) > 0);
       assert.ok((samples.get('ki2api_time_to_first_token_seconds_count{model="claude-sonnet-4-5-20250929"}') ?? 0) >= 2);
       assert.equal(samples.get('ki2api_inflight_streams'), 0);
+      assert.equal(samples.get('ki2api_upstream_errors_total{kind="upstream"}'), 1, 'Kiro\'s 500 is an upstream error');
+      assert.equal(samples.get('ki2api_errors_total{code="invalid_api_key"}'), 1, 'the 401 above is an error, but not an upstream one');
+      assert.equal([...samples.keys()].filter((k) => k.startsWith('ki2api_upstream_errors_total{')).length, 1);
       assert.ok([...samples.keys()].some((k) => k.startsWith('ki2api_account_healthy{')));
       assert.ok(samples.has('ki2api_process_resident_memory_bytes'));
       assert.ok(!text.includes(ACCESS_TOKEN) && !text.includes(API_KEY));
@@ -262,6 +267,9 @@ describe('resilience', () => {
       assert.equal((await postChat(stack.url, userMessage('different'))).headers.get('x-ki2api-cache'), 'miss');
       assert.equal((await postChat(stack.url, { ...userMessage('same'), stream: true })).headers.get('x-ki2api-cache'), null);
       assert.equal(stack.sim.requests.length, 3);
+      const metrics = parsePrometheus(await (await fetch(`${stack.url}/metrics`, { headers: authHeaders })).text());
+      assert.equal(metrics.get('ki2api_cache_lookups_total{result="hit"}'), 1);
+      assert.equal(metrics.get('ki2api_cache_lookups_total{result="miss"}'), 2);
     });
     await withStack({}, async (stack) => {
       await postChat(stack.url, userMessage('same'));

@@ -22,6 +22,11 @@ export class ModelCatalog {
     return this.byName.get(name.toLowerCase())?.model;
   }
 
+  /** The model a name selects, with the name as the catalog spells it. */
+  lookup(name: string): { name: string; model: ModelInfo } | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+
   /** Every name a client may use, each once, with the model it selects: ids first, then aliases. */
   entries(): { name: string; model: ModelInfo }[] {
     const all = [...this.byName.values()];

@@ -56,7 +56,9 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
         metrics.tokens.inc({ kind: 'completion' }, trace.usage.completionTokens);
       }
       if (trace.attempts > 1) metrics.retries.inc(trace.attempts - 1);
-      if (errorCode) metrics.upstreamErrors.inc({ code: errorCode });
+      if (errorCode) metrics.errors.inc({ code: errorCode });
+      if (res.locals.upstreamError) metrics.upstreamErrors.inc({ kind: res.locals.upstreamError as string });
+      if (res.locals.cache) metrics.cache.inc({ result: res.locals.cache as string });
 
       const entry = {
         request_id: requestId,

@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { Response } from 'express';
 import { contract, type ChatCompletionRequest, type Health, type Model } from '../../contract/index.js';
-import { GatewayError } from '../chat/errors.js';
+import { GatewayError, isGatewayError } from '../chat/errors.js';
 import type { ImageLoader } from '../chat/images.js';
 import type { ModelCatalog } from '../chat/models.js';
 import type { ChatUpstream, ModelInfo } from '../chat/types.js';
@@ -59,7 +59,10 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
     const trace = traceOf(res);
     const cacheKey = !body.stream && deps.cache ? deps.cache.key(body) : undefined;
     const cached = cacheKey ? deps.cache!.get(cacheKey) : undefined;
-    if (cacheKey) res.setHeader('x-ki2api-cache', cached ? 'hit' : 'miss');
+    if (cacheKey) {
+      res.locals.cache = cached ? 'hit' : 'miss';
+      res.setHeader('x-ki2api-cache', res.locals.cache as string);
+    }
     if (cached) return { status: 200 as const, body: cached };
 
     const chatRequest = await toChatRequest(body, model, deps.loadImage);
@@ -71,10 +74,15 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
     });
     const id = completionId();
     const created = unixSeconds();
-    const opened = deps.upstream.stream(chatRequest, controller.signal, trace);
+    // Whatever the upstream throws (before or during the answer) is an upstream error, for the metrics.
+    const fromUpstream = (error: unknown) => {
+      res.locals.upstreamError = isGatewayError(error) ? error.kind : 'server';
+      throw error;
+    };
+    const opened = deps.upstream.stream(chatRequest, controller.signal, trace).catch(fromUpstream);
 
     if (!body.stream) {
-      const completion = await collectCompletion(await opened, id, body.model, created, (batch) => trace.note(batch));
+      const completion = await collectCompletion(await opened, id, body.model, created, (batch) => trace.note(batch)).catch(fromUpstream);
       if (cacheKey) deps.cache!.set(cacheKey, completion);
       return { status: 200 as const, body: completion };
     }
@@ -102,6 +110,7 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
         errorEvent: (error) => {
           const gatewayError = asGatewayError(error, deps.logger);
           res.locals.errorCode = gatewayError.code ?? gatewayError.kind;
+          res.locals.upstreamError = gatewayError.kind;
           return toErrorResponse(gatewayError);
         },
       },
@@ -149,10 +158,9 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
       body: { object: 'list', data: deps.catalog.entries().map(({ name, model }) => toModel(name, model)) },
     }),
     retrieveModel: async ({ params }) => {
-      const model = deps.catalog.resolve(params.model);
-      if (!model) throw modelNotFound(params.model);
-      const name = deps.catalog.entries().find((e) => e.name.toLowerCase() === params.model.toLowerCase())?.name ?? params.model;
-      return { status: 200, body: toModel(name, model) };
+      const entry = deps.catalog.lookup(params.model);
+      if (!entry) throw modelNotFound(params.model);
+      return { status: 200, body: toModel(entry.name, entry.model) };
     },
     health,
     healthz: health,
