@@ -113,7 +113,8 @@ describe('stop sequences and max tokens', () => {
 describe('token counting', () => {
   it('counts long texts once and remembers them, with the same result', async () => {
     const { countTokens, countTokensCached } = await import('../src/chat/tokens.js');
-    const long = 'A long system prompt that agents resend on every turn. '.repeat(2000);
+    // Distinct words, so nothing but the whole-text cache can make the second count cheap.
+    const long = Array.from({ length: 20_000 }, (_, i) => `word${i * 7919} `).join('');
     const first = performance.now();
     const cold = countTokensCached(long);
     const coldMs = performance.now() - first;
@@ -142,6 +143,7 @@ describe('token counting by pieces', () => {
       JSON.stringify({ deeply: { nested: [1, 'two', { three: null }] } }),
       'emoji 🙂👍🏽 and mixed Кириллица العربية',
       Array.from({ length: 200 }, (_, i) => `tok${i} `).join(''),
+      Array.from({ length: 1500 }, (_, i) => `line ${i}: value=${i * 31}\n`).join(''),
     ];
     for (const text of samples) assert.equal(countTokens(text), tokenizer.encode(text.normalize('NFKC'), 'all').length, text);
     for (const text of samples) assert.equal(countTokens(text), tokenizer.encode(text.normalize('NFKC'), 'all').length, `cached: ${text}`);
