@@ -105,9 +105,6 @@ export class AccountPool implements CredentialProvider {
       const where = this.members.length > 0 ? this.members.map((a) => a.source).join(', ') : (this.missing ?? 'nothing configured');
       return { found: false, usable: false, source: null, authMethod: null, expiresAt: null, problem: `no Kiro credentials found (no token file at ${where})`, fix: LOGIN_FIX };
     }
-    if (this.members.length === 0) {
-      return { found: false, usable: false, source: null, authMethod: null, expiresAt: null, problem: `no Kiro credentials found (${this.missing ?? 'nothing configured'})`, fix: LOGIN_FIX };
-    }
     const accounts = this.accounts();
     const usable = accounts.find((a) => a.state === 'healthy');
     const shown = usable ?? accounts[0]!;

@@ -102,8 +102,7 @@ export class KiroEventTranslator {
   /** Call at the end of the byte stream. */
   finish(): ChatEvent[] {
     if (this.done) return [];
-    const tail = this.thinking?.flush() ?? { reasoning: '', text: '' };
-    const events = [...this.emitReasoning(tail.reasoning), ...this.emitText(tail.text), ...this.emitText(this.limiter.flush()), ...this.closeTool()];
+    const events = [...this.flushHeldText(), ...this.closeTool()];
     if (this.limiter.hit) this.finishReason = this.limiter.hit;
     const reason: FinishReason = this.finishReason ?? (this.toolCount > 0 ? 'tool_calls' : 'stop');
     this.done = true;
