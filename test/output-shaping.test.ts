@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { getTokenizer } from '@anthropic-ai/tokenizer';
 import { OutputLimiter } from '../src/chat/output-limits.js';
-import { countTokens } from '../src/chat/tokens.js';
+import { countTokens, countTokensCached, firstTokens } from '../src/chat/tokens.js';
 import { ThinkingTagParser, thinkingPrompt } from '../src/kiro/thinking.js';
 import { MAX_TOOL_NAME, shortToolName, ToolNameMap } from '../src/kiro/tool-names.js';
 
@@ -111,8 +113,53 @@ describe('stop sequences and max tokens', () => {
 });
 
 describe('token counting', () => {
-  it('counts long texts once and remembers them, with the same result', async () => {
-    const { countTokens, countTokensCached } = await import('../src/chat/tokens.js');
+  // The reference: Anthropic's own package, running the same table with tiktoken's WASM encoder.
+  const reference = getTokenizer();
+  const referenceCount = (text: string) => reference.encode(text.normalize('NFKC'), 'all').length;
+
+  it('gives exactly what the Claude tokenizer gives, on fixed texts', () => {
+    const samples = [
+      'Hello world, this is a test.',
+      'fn main() { println!("héllo wörld ✓ 你好"); }\n\n\tindent   spaces  ',
+      "It's what we'll do; they've said I'm here, d'you see?",
+      'Numbers 12345 678.9 and 3,000,000 and ½ ① ﬁ (NFKC)',
+      '   leading\n\n\n\ntrailing   \n',
+      '<EOT> special <META> tokens<SOS>',
+      '```ts\nconst x: Record<string, number> = { a: 1 };\n```',
+      JSON.stringify({ deeply: { nested: [1, 'two', { three: null }] } }),
+      'emoji 🙂👍🏽 and mixed Кириллица العربية',
+      'white space as tiktoken sees it: a\u0085b \uFEFFx \u3000 y\u2028z',
+      Array.from({ length: 200 }, (_, i) => `tok${i} `).join(''),
+      Array.from({ length: 1500 }, (_, i) => `line ${i}: value=${i * 31}\n`).join(''),
+      readFileSync(new URL('../README.md', import.meta.url), 'utf8'),
+    ];
+    for (const text of samples) assert.equal(countTokens(text), referenceCount(text), text.slice(0, 80));
+    for (const text of samples) assert.equal(countTokens(text), referenceCount(text), `cached: ${text.slice(0, 80)}`);
+  });
+
+  it('gives exactly what the Claude tokenizer gives, on 2,000 random texts', () => {
+    const alphabet = [...'ab cdé 你好\n\t 12,.;!?\'s\u0085\uFEFF🙂<EOT>-_  \r\nＡ①'];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from({ length: Math.floor(random() * 60) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      assert.equal(countTokens(text), referenceCount(text), JSON.stringify(text));
+    }
+  });
+
+  it('cuts a text after exactly n tokens, never inside a character', () => {
+    const text = 'héllo 🙂 wörld, the quick brown fox';
+    for (let n = 0; n <= 12; n++) {
+      const cut = firstTokens(text, n);
+      assert.ok(text.normalize('NFKC').startsWith(cut), `${n}: ${cut}`);
+      assert.ok(!cut.includes('\uFFFD'), `${n}: ${cut}`);
+      assert.ok(countTokens(cut) <= n, `${n}: ${cut}`);
+    }
+    assert.equal(firstTokens(text, 1000), text);
+    assert.equal(firstTokens('Hello world', 1), 'Hello');
+  });
+
+  it('counts long texts once and remembers them, with the same result', () => {
     // Distinct words, so nothing but the whole-text cache can make the second count cheap.
     const long = Array.from({ length: 20_000 }, (_, i) => `word${i * 7919} `).join('');
     const first = performance.now();
@@ -121,31 +168,9 @@ describe('token counting', () => {
     const second = performance.now();
     const warm = countTokensCached(long);
     const warmMs = performance.now() - second;
-    assert.equal(cold, countTokens(long));
+    assert.equal(cold, referenceCount(long));
     assert.equal(warm, cold);
     assert.ok(warmMs < coldMs / 5, `cached ${warmMs.toFixed(2)} ms vs ${coldMs.toFixed(2)} ms`);
     assert.equal(countTokensCached('short'), countTokens('short'));
-  });
-});
-
-describe('token counting by pieces', () => {
-  it('gives exactly what the Claude tokenizer gives on whole texts', async () => {
-    const { countTokens, warmTokenizer } = await import('../src/chat/tokens.js');
-    const tokenizer = warmTokenizer();
-    const samples = [
-      'Hello world, this is a test.',
-      'fn main() { println!("héllo wörld ✓ 你好"); }\n\n\tindent   spaces  ',
-      "It's what we'll do; they've said I'm here, d'you see?",
-      'Numbers 12345 678.9 and 3,000,000 and ½ ① ﬁ (NFKC)',
-      '   leading\n\n\n\ntrailing   \n',
-      '<EOT> special <META> tokens',
-      '```ts\nconst x: Record<string, number> = { a: 1 };\n```',
-      JSON.stringify({ deeply: { nested: [1, 'two', { three: null }] } }),
-      'emoji 🙂👍🏽 and mixed Кириллица العربية',
-      Array.from({ length: 200 }, (_, i) => `tok${i} `).join(''),
-      Array.from({ length: 1500 }, (_, i) => `line ${i}: value=${i * 31}\n`).join(''),
-    ];
-    for (const text of samples) assert.equal(countTokens(text), tokenizer.encode(text.normalize('NFKC'), 'all').length, text);
-    for (const text of samples) assert.equal(countTokens(text), tokenizer.encode(text.normalize('NFKC'), 'all').length, `cached: ${text}`);
   });
 });
