@@ -101,4 +101,16 @@ describe('AWS event-stream framing', () => {
     assert.equal(frame.exceptionType, 'ContentLengthExceededException');
     assert.deepEqual(frame.payload, { message: 'too long' });
   });
+
+  it('decodes every header value right, however many distinct values of the same length arrive', () => {
+    // Header strings are remembered and matched byte for byte: equal lengths must never be confused.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 100; i++) {
+        const eventType = `event${String(i).padStart(3, '0')}x`;
+        assert.equal(decodeFrame(encodeEvent(eventType, { content: 'x' })).eventType, eventType);
+        assert.equal(decodeFrame(encodeException(`Ex${String(i).padStart(3, '0')}ception`, 'm')).exceptionType, `Ex${String(i).padStart(3, '0')}ception`);
+      }
+    }
+    assert.equal(decodeFrame(encodeEvent('assistantResponseEvent', { content: 'ünïcode' })).payload.content, 'ünïcode');
+  });
 });

@@ -12,17 +12,31 @@ const MIN_MESSAGE = 16;
 const MAX_MESSAGE = 16 * 1024 * 1024;
 
 /**
- * Header names and values are short ASCII strings (":event-type", "assistantResponseEvent"):
- * decoding those by char code is several times cheaper than a general UTF-8 decode, and this runs
- * for every header of every frame. Anything else takes the general path.
+ * Kiro's header names and values come from a handful of short strings (":event-type",
+ * "assistantResponseEvent", ":content-type", …), decoded for every header of every frame: the ones
+ * seen before are matched byte for byte and reused instead of decoded and allocated again. The table
+ * only grows to MAX_INTERNED entries, so an upstream sending ever-new values cannot grow it.
  */
+const MAX_INTERNED = 32;
+const MAX_INTERNED_BYTES = 64;
+const internedBytes: Uint8Array[] = [];
+const internedText: string[] = [];
+
 function headerUtf8(bytes: Uint8Array): string {
-  if (bytes.length <= 64) {
-    let ascii = true;
-    for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) ascii = false;
-    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  const length = bytes.length;
+  for (let i = 0; i < internedBytes.length; i++) {
+    const known = internedBytes[i]!;
+    if (known.length !== length) continue;
+    let j = 0;
+    while (j < length && known[j] === bytes[j]) j++;
+    if (j === length) return internedText[i]!;
   }
-  return toUtf8(bytes);
+  const text = toUtf8(bytes);
+  if (length <= MAX_INTERNED_BYTES && internedBytes.length < MAX_INTERNED) {
+    internedBytes.push(bytes.slice());
+    internedText.push(text);
+  }
+  return text;
 }
 
 export const codec = new EventStreamCodec(headerUtf8, fromUtf8);
@@ -59,6 +73,8 @@ export class MessageFramer {
   }
 }
 
+const utf8 = new TextDecoder();
+
 const headerString = (headers: Record<string, { type: string; value: unknown }>, name: string): string | undefined => {
   const header = headers[name];
   return header && header.type === 'string' ? (header.value as string) : undefined;
@@ -76,8 +92,7 @@ export function decodeFrame(message: Uint8Array): KiroFrame {
   let payload: Record<string, unknown> = {};
   if (decoded.body.byteLength > 0) {
     try {
-      const body = decoded.body;
-      const parsed: unknown = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      const parsed: unknown = JSON.parse(utf8.decode(decoded.body));
       if (parsed && typeof parsed === 'object') payload = parsed as Record<string, unknown>;
     } catch {
       throw corrupt('a message payload is not JSON');
