@@ -152,30 +152,34 @@ const scratch: number[] = [];
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
   const encoder = bpe();
+  const normalized = text.normalize('NFKC');
+  if (!normalized.includes('<')) return countOrdinary(encoder, normalized);
   let total = 0;
-  text
-    .normalize('NFKC')
-    .split(encoder.specials)
-    .forEach((part, index) => {
-      if (index % 2 === 1) {
-        total++;
-        return;
+  normalized.split(encoder.specials).forEach((part, index) => {
+    total += index % 2 === 1 ? 1 : countOrdinary(encoder, part);
+  });
+  return total;
+}
+
+/** Tokens of a text without special tokens. */
+function countOrdinary(encoder: BytePairEncoder, text: string): number {
+  const pieces = encoder.pieces;
+  pieces.lastIndex = 0;
+  let total = 0;
+  for (let match = pieces.exec(text); match !== null; match = pieces.exec(text)) {
+    const piece = match[0];
+    let tokens = pieceTokens.get(piece);
+    if (tokens === undefined) {
+      scratch.length = 0;
+      encoder.encodePiece(piece, scratch);
+      tokens = scratch.length;
+      if (piece.length <= MAX_CACHED_PIECE) {
+        if (pieceTokens.size >= MAX_PIECES) pieceTokens.clear();
+        pieceTokens.set(piece, tokens);
       }
-      for (const match of part.matchAll(encoder.pieces)) {
-        const piece = match[0];
-        let tokens = pieceTokens.get(piece);
-        if (tokens === undefined) {
-          scratch.length = 0;
-          encoder.encodePiece(piece, scratch);
-          tokens = scratch.length;
-          if (piece.length <= MAX_CACHED_PIECE) {
-            if (pieceTokens.size >= MAX_PIECES) pieceTokens.clear();
-            pieceTokens.set(piece, tokens);
-          }
-        }
-        total += tokens;
-      }
-    });
+    }
+    total += tokens;
+  }
   return total;
 }
 

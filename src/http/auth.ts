@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../chat/errors.js';
 
-const digest = (key: string) => createHash('sha256').update(key).digest();
+const digest = (key: string) => hash('sha256', key, 'buffer');
 
 /** The key a client presented: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
 export function presentedKey(headers: IncomingHttpHeaders): string | undefined {

@@ -60,6 +60,8 @@ export class KiroEventTranslator {
       case 'assistantResponseEvent': {
         const text = asString(p.content);
         if (!text || p.followupPrompt !== undefined) return [];
+        // The common case, plain text with no tool call open: no intermediate arrays per frame.
+        if (!this.thinking && !this.openTool) return this.emitLimited(this.emitText(text));
         const split = this.thinking ? this.thinking.push(text) : { reasoning: '', text };
         return this.emitLimited([...this.closeTool(), ...this.emitReasoning(split.reasoning), ...this.emitText(split.text)]);
       }
