@@ -35,5 +35,6 @@ EXPOSE 8989
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8989)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Plain node (not npm) as PID 1's child: SIGTERM reaches the gateway, which drains streams and exits 0.
+# The node flags are those of `npm start` (README, "Performance"; a test keeps them equal).
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "dist/src/main.js"]

@@ -1,13 +1,13 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyStream } from 'pino-pretty';
 
 export type { Logger };
 
-/**
- * JSON lines for machines;
- * readable lines when a person watches a terminal. No log call ever gets a header, a body or a
- * token — the log entries are built field by field — and tests scan the logs for secrets.
- */
+// JSON lines for machines; readable lines when a person watches a terminal. No log call ever gets
+// a header, a body or a token — the log entries are built field by field — and tests scan the
+// logs for secrets.
+
 /**
  * stdout as Node's own stream (asynchronous for pipes). Not pino.destination(): its exit-time
  * flushSync retries a broken pipe forever, so `ki2api | head` or a dead log shipper would hang
@@ -18,9 +18,15 @@ function stdoutWriter(): NodeJS.WritableStream {
   return process.stdout;
 }
 
+/** Readable lines for a terminal; pino-pretty is only loaded when there is one to read them. */
+function prettyWriter(): NodeJS.WritableStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => PrettyStream;
+  return pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' });
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream, logFile?: string): Logger {
   const options = { level, base: undefined };
-  const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }) : stdoutWriter());
+  const console = destination ?? (process.stdout.isTTY ? prettyWriter() : stdoutWriter());
   if (!logFile) return pino(options, console);
   return pino(options, pino.multistream([{ level: 'trace', stream: console }, { level: 'trace', stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) }]));
 }

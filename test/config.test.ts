@@ -80,3 +80,12 @@ describe('README', () => {
     }
   });
 });
+
+describe('the ways to run the gateway', () => {
+  it('npm start and the Docker image run node with the same flags', async () => {
+    const { readFileSync } = await import('node:fs');
+    const start = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    const dockerCmd = /^CMD (\[.*\])$/m.exec(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'))![1]!;
+    assert.deepEqual(JSON.parse(dockerCmd), start.split(' '));
+  });
+});

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { buildOpenApiDocument } from '../contract/openapi.js';
-import { openapiJsonText } from '../src/app.js';
+import { openapiJsonText } from '../src/http/docs.js';
 import { VERSION } from '../src/version.js';
 import { startStack, type Stack } from './helpers.js';
 

@@ -24,14 +24,17 @@ async function withStack(env: Record<string, string | undefined>, fn: (stack: St
   }
 }
 
-/** Prometheus text exposition: every sample line is `name{labels} value`. */
+/**
+ * Prometheus text exposition: every sample line is `name{labels} value`. Prometheus reads special
+ * values case-insensitively (Go's ParseFloat), and prom-client writes NaN as "Nan".
+ */
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?(?:[0-9.]+(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))$/.exec(line);
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?(?:[0-9.]+(?:e[+-]?\d+)?|[Nn]a[Nn]|\+Inf|-Inf))$/.exec(line);
     assert.ok(match, `not a Prometheus sample line: ${line}`);
-    samples.set(match[1]!, Number(match[2]));
+    samples.set(match[1]!, /^nan$/i.test(match[2]!) ? Number.NaN : Number(match[2]));
   }
   return samples;
 }
