@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) {
       logger.warn(`${signal} again: exiting now`);
+      logger.flush();
       process.exit(1);
     }
     stopping = true;
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) {
       logger.fatal(`configuration error — ${error.message}`);
-      process.exit(2);
+      return exit(2);
     }
     throw error;
   }

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
 import { request } from 'undici';
 import { requestsPerWindow } from '../src/http/limits.js';
+import { BatchedWriter } from '../src/logger.js';
 import { KiroSimulator } from '../src/simulator/server.js';
 import { ACCESS_TOKEN, API_KEY, authHeaders, postChat, sseEvents, startStack, userMessage, type Stack } from './helpers.js';
 
@@ -349,5 +350,22 @@ describe('graceful shutdown', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+});
+
+describe('log writing', () => {
+  it('writes the lines of one event-loop turn in one write, in order; flush() writes at once', async () => {
+    const writes: string[] = [];
+    const writer = new BatchedWriter({ write: (text: string) => writes.push(text) } as unknown as NodeJS.WritableStream);
+    writer.write('{"a":1}\n');
+    writer.write('{"b":2}\n');
+    assert.deepEqual(writes, [], 'nothing is written before the turn ends');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(writes, ['{"a":1}\n{"b":2}\n']);
+    writer.write('{"c":3}\n');
+    writer.flush();
+    assert.deepEqual(writes, ['{"a":1}\n{"b":2}\n', '{"c":3}\n']);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(writes.length, 2, 'a flushed line is not written twice');
   });
 });
