@@ -11,6 +11,7 @@ import {
   mergeAdjacentTurns,
   toTurns,
   type Turn,
+  withProfileArn,
 } from '../src/kiro/request.js';
 import { findViolation } from '../src/simulator/strict.js';
 
@@ -54,6 +55,15 @@ describe('Kiro request: each rule alone', () => {
 });
 
 describe('Kiro request: whole bodies', () => {
+  it('adds the account\'s profile ARN to the ready JSON exactly as serialising the body with it would', () => {
+    const { conversationId } = options;
+    const arn = 'arn:aws:codewhisperer:us-east-1:123456789012:profile/"quoted"\\';
+    const built = buildKiroRequest(request({ messages: [{ role: 'user', content: text('Hi "there"') }] }), { conversationId });
+    assert.deepEqual(JSON.parse(withProfileArn(built, arn)), { ...built.body, profileArn: arn });
+    const withArn = buildKiroRequest(request({ messages: [{ role: 'user', content: text('Hi') }] }), options);
+    assert.equal(withProfileArn(withArn, arn), withArn.json, 'a body that has its ARN keeps it');
+  });
+
   it('builds example A of kiro-protocol.md §3.4 exactly', () => {
     const { body } = buildKiroRequest(request({ system: ['You are a terse assistant.'], messages: [{ role: 'user', content: text('What is 2+2?') }] }), options);
     assert.deepEqual(body, {

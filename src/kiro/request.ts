@@ -318,6 +318,16 @@ function assemble(turns: readonly Turn[], tools: KiroTool[] | undefined, request
   return body;
 }
 
+/**
+ * The built body's JSON with the account's profile ARN added: the body is built once per request,
+ * before an account is chosen, and re-serialising a long conversation per attempt would cost more
+ * than this splice.
+ */
+export function withProfileArn(built: BuiltKiroRequest, profileArn: string): string {
+  if (built.body.profileArn !== undefined) return built.json;
+  return `${built.json.slice(0, -1)},"profileArn":${JSON.stringify(profileArn)}}`;
+}
+
 const turnBytes = (turn: Turn): number => Buffer.byteLength(JSON.stringify(turn));
 
 /** Every rule applied, in order; the result is a body Kiro's validator accepts. */

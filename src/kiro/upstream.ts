@@ -11,7 +11,7 @@ import { decodeFrame, MessageFramer } from './eventstream.js';
 import { KiroEventTranslator } from './events.js';
 import { kiroHeaders } from './headers.js';
 import { KIRO_MODELS } from './models.js';
-import { buildKiroRequest, kiroPromptParts, type BuiltKiroRequest } from './request.js';
+import { buildKiroRequest, kiroPromptParts, withProfileArn, type BuiltKiroRequest } from './request.js';
 
 export interface ResilienceOptions {
   /** Give up (and maybe retry) when Kiro has not started answering in this long. */
@@ -210,7 +210,7 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   private async send(built: BuiltKiroRequest, credentials: KiroCredentials, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    const body = credentials.profileArn ? JSON.stringify({ ...built.body, profileArn: credentials.profileArn }) : built.json;
+    const body = credentials.profileArn ? withProfileArn(built, credentials.profileArn) : built.json;
     try {
       return await request(this.url, {
         method: 'POST',
