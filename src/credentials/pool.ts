@@ -35,28 +35,33 @@ export class AccountPool implements CredentialProvider {
   }
 
   async acquire(exclude: ReadonlySet<string> = new Set()): Promise<AccountLease> {
-    const candidates = this.members.filter((a) => !exclude.has(a.fingerprint));
+    const start = this.next++;
+    const failed = new Set<KiroAccount>();
     let lastError: unknown;
-    for (let i = 0; i < candidates.length; i++) {
-      const start = this.next++ % candidates.length;
-      const ordered = [...candidates.slice(start), ...candidates.slice(0, start)].filter((a) => a.available());
-      const account = ordered[0];
-      if (!account) break;
+    for (let account = this.pick(start, exclude, failed); account; account = this.pick(start, exclude, failed)) {
       try {
         const credentials = await account.credentials();
+        const chosen = account;
         return {
           credentials,
-          refresh: () => account.refresh(true),
-          report: (outcome) => this.record(account, outcome),
+          refresh: () => chosen.refresh(true),
+          report: (outcome) => this.record(chosen, outcome),
         };
       } catch (error) {
         lastError = error;
-        candidates.splice(candidates.indexOf(account), 1);
-        i = -1;
-        if (candidates.length === 0) break;
+        failed.add(account);
       }
     }
     throw lastError ?? this.noAccountError(exclude);
+  }
+
+  /** Round robin from `start`: the first account that is not excluded, has not failed, and is not resting. */
+  private pick(start: number, exclude: ReadonlySet<string>, failed: ReadonlySet<KiroAccount>): KiroAccount | undefined {
+    for (let i = 0; i < this.members.length; i++) {
+      const account = this.members[(start + i) % this.members.length]!;
+      if (!exclude.has(account.fingerprint) && !failed.has(account) && account.available()) return account;
+    }
+    return undefined;
   }
 
   private record(account: KiroAccount, outcome: AccountOutcome): void {
