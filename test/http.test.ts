@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { ACCESS_TOKEN, API_KEY, authHeaders, postChat, sseEvents, startStack, userMessage, type Stack } from './helpers.js';
 
@@ -95,6 +97,26 @@ describe('HTTP surface against the simulator', () => {
       ['an image URL that cannot be downloaded', () => postChat(stack.url, { model: 'gpt-4', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://127.0.0.1:1/a.png' } }] }] }), 400, 'image_download_failed', 'messages.0.content.0.image_url.url'],
       ['an image that is not an image', () => postChat(stack.url, { model: 'gpt-4', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,aGVsbG8gd29ybGQ=' } }] }] }), 400, 'invalid_image', 'messages.0.content.0.image_url.url'],
       [
+        'a JSON string instead of an object',
+        async () => {
+          const r = await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: authHeaders, body: '"hello"' });
+          return { status: r.status, text: await r.text() };
+        },
+        400,
+        'invalid_json',
+        null,
+      ],
+      [
+        'a body declared in a charset other than UTF-8',
+        async () => {
+          const r = await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json; charset=latin1' }, body: JSON.stringify(userMessage('x')) });
+          return { status: r.status, text: await r.text() };
+        },
+        400,
+        'unsupported_encoding',
+        null,
+      ],
+      [
         'an unknown route',
         async () => {
           const r = await fetch(`${stack.url}/v1/completions`, { method: 'POST', headers: authHeaders, body: '{}' });
@@ -138,6 +160,33 @@ describe('HTTP surface against the simulator', () => {
         await ok();
       });
     }
+
+    it('reads bodies however they arrive: chunked, gzip-compressed, with a byte-order mark, as form data (curl -d)', async () => {
+      const body = JSON.stringify(userMessage('hi'));
+      const chunked = await request(`${stack.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: authHeaders,
+        body: Readable.from(
+          (async function* () {
+            yield body.slice(0, 7);
+            await sleep(5);
+            yield body.slice(7);
+          })(),
+        ),
+      });
+      assert.equal(chunked.statusCode, 200, await chunked.body.text());
+      const variants: [string, Record<string, string>, string | Buffer][] = [
+        ['gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(body)],
+        ['byte-order mark', { 'content-type': 'application/json; charset=utf-8' }, `\uFEFF${body}`],
+        ['form data', { 'content-type': 'application/x-www-form-urlencoded' }, body],
+      ];
+      for (const [name, headers, payload] of variants) {
+        const res = await request(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: authHeaders.authorization, ...headers }, body: payload });
+        const text = await res.body.text();
+        assert.equal(res.statusCode, 200, `${name}: ${text}`);
+        assert.equal((JSON.parse(text) as { object: string }).object, 'chat.completion', name);
+      }
+    });
 
     it('ignores unknown keys and accepts every field real clients send', async () => {
       const res = await postChat(stack.url, {
@@ -404,6 +453,14 @@ describe('HTTP surface against the simulator', () => {
         const res = await postChat(small.url, userMessage('x'.repeat(5000)), { 'content-type': 'application/json' });
         assert.equal(res.status, 413);
         assert.equal(errorOf(res.text).code, 'request_too_large');
+        // Without a content-length the limit is enforced while reading.
+        const chunked = await request(`${small.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: Readable.from(Array.from({ length: 10 }, () => 'x'.repeat(500))),
+        });
+        assert.equal(chunked.statusCode, 413);
+        assert.equal(errorOf(await chunked.body.text()).code, 'request_too_large');
         const fine = await postChat(small.url, userMessage('hi'), { 'content-type': 'application/json' });
         assert.equal(fine.status, 200);
       } finally {

@@ -1,0 +1,16 @@
+const { Metrics } = await import('../dist/src/metrics.js');
+const { createLogger } = await import('../dist/src/logger.js');
+const { Writable } = await import('node:stream');
+const m = new Metrics(() => []);
+const sink = { write() { return true; } };
+const logger = createLogger('info', sink);
+const bench = (name, fn, n = 20000) => { let best = Infinity; for (let r = 0; r < 10; r++) { const t = process.hrtime.bigint(); for (let i = 0; i < n; i++) fn(i); best = Math.min(best, Number(process.hrtime.bigint() - t) / n / 1000); } console.log(name.padEnd(40), best.toFixed(3), 'µs'); };
+bench('requests.inc 3 labels', () => m.requests.inc({ route: '/v1/chat/completions', status: '200', model: 'claude-sonnet-4-5-20250929' }));
+bench('duration.observe', () => m.duration.observe({ route: '/v1/chat/completions' }, 0.0123));
+bench('overhead.observe', () => m.overhead.observe({ route: '/v1/chat/completions' }, 0.00023));
+bench('ttft.observe', () => m.ttft.observe({ model: 'claude-sonnet-4-5-20250929' }, 0.0023));
+bench('tokens.inc', () => m.tokens.inc({ kind: 'prompt' }, 12));
+const entry = { request_id: 'req_0123456789abcdef01234567', method: 'POST', route: '/v1/chat/completions', status: 200, duration_ms: 1.23, overhead_ms: 0.45, model: 'claude-sonnet-4-5-20250929', stream: false, account: 'acct-1234abcd', ttft_ms: 0.9, prompt_tokens: 8, completion_tokens: 60 };
+bench('logger.info(entry)', () => logger.info(entry, 'request'));
+const { randomUUID } = await import('node:crypto');
+bench('request id', () => `req_${randomUUID().replaceAll('-', '').slice(0, 24)}`);
