@@ -4,6 +4,8 @@ import type { Response } from 'express';
 export interface SseOptions {
   /** Send a `: keep-alive` comment after this long without any other write. */
   keepAliveMs: number;
+  /** Send the headers at once, instead of with the first piece (when that may take a while). */
+  headersFirst: boolean;
   /** Turns an error thrown by `sseText` into the JSON of one in-band `data:` event. */
   errorEvent: (error: unknown) => unknown;
 }
@@ -55,7 +57,7 @@ export function sseBody(res: Response, sseText: AsyncIterable<string>, options: 
   };
 
   const run = async () => {
-    res.flushHeaders();
+    if (options.headersFirst) res.flushHeaders();
     lastWrite = performance.now();
     const keepAlive = setInterval(() => {
       if (!closed && performance.now() - lastWrite >= options.keepAliveMs) void write(KEEP_ALIVE);

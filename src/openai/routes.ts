@@ -91,7 +91,8 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
     // retry by status. Past that, commit to the stream and keep it alive while Kiro thinks; nothing
     // but keep-alive comments goes out until Kiro's first event (retries stay invisible).
     opened.catch(() => undefined);
-    if (await settlesWithin(opened, deps.keepAliveMs)) await opened;
+    const answered = await settlesWithin(opened, deps.keepAliveMs);
+    if (answered) await opened;
     const encoder = new SseChunkEncoder(id, body.model, created, body.stream_options?.include_usage === true);
     async function* sseText() {
       const batches = await opened;
@@ -107,6 +108,9 @@ export function createOpenAIRouter(deps: OpenAIRouteDeps) {
       sseText(),
       {
         keepAliveMs: deps.keepAliveMs,
+        // Kiro still silent: the headers go now and keep-alives follow. Otherwise the headers leave
+        // with the first chunk, in one write.
+        headersFirst: !answered,
         errorEvent: (error) => {
           const gatewayError = asGatewayError(error, deps.logger);
           res.locals.errorCode = gatewayError.code ?? gatewayError.kind;
