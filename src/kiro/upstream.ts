@@ -226,8 +226,10 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   private translator(chatRequest: ChatRequest, built: BuiltKiroRequest): KiroEventTranslator {
+    // Counted at the end, from the body alone: the open stream keeps no copy of the request's JSON.
+    const { body } = built;
     return new KiroEventTranslator({
-      promptTokens: () => kiroPromptParts(built.body).reduce((sum, part) => sum + countTokensCached(part), 0),
+      promptTokens: () => kiroPromptParts(body).reduce((sum, part) => sum + countTokensCached(part), 0),
       toolNames: built.toolNames,
       thinking: chatRequest.reasoning !== undefined,
       limits: {
