@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createGateway } from './gateway.js';
+import { createAppServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { VERSION } from './version.js';
 
@@ -20,7 +21,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     // An alias pointing at an unknown model is a config error too.
     throw new ConfigError('MODEL_ALIASES', (error as Error).message, 'Point each alias at a model id from GET /v1/models.');
   }
-  const server = gateway.app.listen(config.port, config.host);
+  const server = createAppServer(gateway.app).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (error: NodeJS.ErrnoException) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { loadConfig, type Config } from '../src/config.js';
 import { createGateway, type Gateway } from '../src/gateway.js';
+import { createAppServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { KiroSimulator, type SimulatorOptions } from '../src/simulator/server.js';
 
@@ -45,7 +46,7 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
   let logText = '';
   sink.on('data', (chunk: Buffer) => (logText += chunk.toString()));
   const gateway = createGateway(parsed.config, createLogger(parsed.config.logLevel, sink));
-  const server = gateway.app.listen(0, '127.0.0.1');
+  const server = createAppServer(gateway.app).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

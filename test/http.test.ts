@@ -3,7 +3,9 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
+import express from 'express';
 import { request } from 'undici';
+import { createAppServer } from '../src/http/server.js';
 import { ACCESS_TOKEN, API_KEY, authHeaders, postChat, sseEvents, startStack, userMessage, type Stack } from './helpers.js';
 
 const errorOf = (text: string) => (JSON.parse(text) as { error: { message: string; type: string; param: string | null; code: string | null } }).error;
@@ -474,5 +476,26 @@ describe('HTTP surface against the simulator', () => {
     assert.ok(logs.length > 0);
     assert.ok(!logs.includes(ACCESS_TOKEN), 'access token in logs');
     assert.ok(!logs.includes(API_KEY), 'API key in logs');
+  });
+});
+
+describe('the HTTP server', () => {
+  it('builds requests and responses on the Express app\'s own prototypes from the start', async () => {
+    const app = express();
+    app.get('/echo', (req, res) => res.status(201).json({ header: req.get('x-a'), path: req.path }));
+    const server = createAppServer(app).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    const seen: boolean[] = [];
+    // Runs before Express sees the request: the prototypes must already be the app's.
+    server.prependListener('request', (req, res) => seen.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response));
+    try {
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/echo`, { headers: { 'x-a': 'b' } });
+      assert.equal(res.status, 201);
+      assert.deepEqual(await res.json(), { header: 'b', path: '/echo' });
+      assert.deepEqual(seen, [true]);
+    } finally {
+      server.close();
+    }
   });
 });
