@@ -34,6 +34,40 @@ function preTokenizer(patStr: string): RegExp {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const NOT_A_TOKEN = Number.POSITIVE_INFINITY;
 
+// The pre-tokenizer's character classes, for ASCII text: most text is ASCII, and there a char-code
+// loop finds the pieces several times faster than the pattern, whose \p{L} and \p{N} classes are
+// slow to match. Other text takes the pattern; the tests check both against the reference.
+const LETTER = 1;
+const DIGIT = 2;
+const SPACE = 3;
+const OTHER = 4;
+const ASCII_CLASS = Uint8Array.from({ length: 128 }, (_, c) =>
+  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? LETTER : c >= 48 && c <= 57 ? DIGIT : (c >= 9 && c <= 13) || c === 32 ? SPACE : OTHER,
+);
+const NOT_ASCII = /[^\x00-\x7f]/;
+
+/** Where the piece that starts at `i` ends: the pattern's alternatives, in the pattern's order. */
+function asciiPieceEnd(text: string, i: number): number {
+  const n = text.length;
+  const c = text.charCodeAt(i);
+  // 's 't 're 've 'm 'll 'd
+  if (c === 0x27 && i + 1 < n) {
+    const d = text.charCodeAt(i + 1);
+    if (d === 0x73 || d === 0x74 || d === 0x6d || d === 0x64) return i + 2;
+    const e = i + 2 < n ? text.charCodeAt(i + 2) : 0;
+    if ((d === 0x72 && e === 0x65) || (d === 0x76 && e === 0x65) || (d === 0x6c && e === 0x6c)) return i + 3;
+  }
+  // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: a run of one class, maybe after one space.
+  let start = i;
+  if (c === 0x20 && i + 1 < n && ASCII_CLASS[text.charCodeAt(i + 1)] !== SPACE) start = i + 1;
+  const kind = ASCII_CLASS[text.charCodeAt(start)];
+  let end = start + 1;
+  while (end < n && ASCII_CLASS[text.charCodeAt(end)] === kind) end++;
+  // `\s+(?!\S)` then `\s+`: a run of white space leaves its last character to the piece after it.
+  if (kind === SPACE && end < n && end - i >= 2) return end - 1;
+  return end;
+}
+
 class BytePairEncoder {
   /** Token bytes (one char per byte: a latin1 "binary string") → rank. */
   private readonly ranks = new Map<string, number>();
@@ -111,13 +145,29 @@ class BytePairEncoder {
     return i + 3 < starts.length ? (this.ranks.get(bytes.slice(starts[i], starts[i + 3])) ?? NOT_A_TOKEN) : NOT_A_TOKEN;
   }
 
-  /** All tokens of `text` (already NFKC-normalised), special tokens included. */
+  /** Walks `text` (NFKC-normalised): each pre-tokenizer piece to `onPiece`, each special token to `onSpecial`. */
+  walk(text: string, onPiece: (piece: string) => void, onSpecial: (rank: number) => void): void {
+    const parts = text.includes('<') ? text.split(this.specials) : [text];
+    parts.forEach((part, index) => (index % 2 === 1 ? onSpecial(this.specialRanks.get(part)!) : this.walkPieces(part, onPiece)));
+  }
+
+  private walkPieces(text: string, onPiece: (piece: string) => void): void {
+    if (!NOT_ASCII.test(text)) {
+      for (let i = 0, end = 0; i < text.length; i = end) {
+        end = asciiPieceEnd(text, i);
+        onPiece(text.slice(i, end));
+      }
+      return;
+    }
+    const pieces = this.pieces;
+    pieces.lastIndex = 0;
+    for (let match = pieces.exec(text); match !== null; match = pieces.exec(text)) onPiece(match[0]);
+  }
+
+  /** All tokens of `text` (NFKC-normalised), special tokens included. */
   encode(text: string): number[] {
     const out: number[] = [];
-    text.split(this.specials).forEach((part, index) => {
-      if (index % 2 === 1) out.push(this.specialRanks.get(part)!);
-      else for (const match of part.matchAll(this.pieces)) this.encodePiece(match[0], out);
-    });
+    this.walk(text, (piece) => this.encodePiece(piece, out), (rank) => out.push(rank));
     return out;
   }
 
@@ -148,59 +198,15 @@ const MAX_PIECES = 100_000;
 const pieceTokens = new Map<string, number>();
 const scratch: number[] = [];
 
-// The pre-tokenizer's character classes, for ASCII text: most text is ASCII, and there a char-code
-// loop finds the pieces several times faster than the pattern, whose \p{L} and \p{N} classes are
-// slow to match. Other text takes the pattern; the tests check both against the reference.
-const LETTER = 1;
-const DIGIT = 2;
-const SPACE = 3;
-const OTHER = 4;
-const ASCII_CLASS = Uint8Array.from({ length: 128 }, (_, c) =>
-  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? LETTER : c >= 48 && c <= 57 ? DIGIT : (c >= 9 && c <= 13) || c === 32 ? SPACE : OTHER,
-);
-const NOT_ASCII = /[^\x00-\x7f]/;
-
-/** Where the piece that starts at `i` ends: the pattern's alternatives, in the pattern's order. */
-function asciiPieceEnd(text: string, i: number): number {
-  const n = text.length;
-  const c = text.charCodeAt(i);
-  // 's 't 're 've 'm 'll 'd
-  if (c === 0x27 && i + 1 < n) {
-    const d = text.charCodeAt(i + 1);
-    if (d === 0x73 || d === 0x74 || d === 0x6d || d === 0x64) return i + 2;
-    const e = i + 2 < n ? text.charCodeAt(i + 2) : 0;
-    if ((d === 0x72 && e === 0x65) || (d === 0x76 && e === 0x65) || (d === 0x6c && e === 0x6c)) return i + 3;
-  }
-  // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: a run of one class, maybe after one space.
-  let start = i;
-  if (c === 0x20 && i + 1 < n && ASCII_CLASS[text.charCodeAt(i + 1)] !== SPACE) start = i + 1;
-  const kind = ASCII_CLASS[text.charCodeAt(start)];
-  let end = start + 1;
-  while (end < n && ASCII_CLASS[text.charCodeAt(end)] === kind) end++;
-  // `\s+(?!\S)` then `\s+`: a run of white space leaves its last character to the piece after it.
-  if (kind === SPACE && end < n && end - i >= 2) return end - 1;
-  return end;
-}
+/** NFKC, as the tokenizer expects its input; ASCII text is left as it is (NFKC would not change it). */
+const normalize = (text: string) => (NOT_ASCII.test(text) ? text.normalize('NFKC') : text);
 
 /** Claude tokens in `text`, as Anthropic's tokenizer counts them. */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
   const encoder = bpe();
-  const ascii = !NOT_ASCII.test(text);
-  // NFKC leaves ASCII as it is.
-  const normalized = ascii ? text : text.normalize('NFKC');
-  if (!normalized.includes('<')) return countOrdinary(encoder, normalized, ascii);
   let total = 0;
-  normalized.split(encoder.specials).forEach((part, index) => {
-    total += index % 2 === 1 ? 1 : countOrdinary(encoder, part, ascii);
-  });
-  return total;
-}
-
-/** Tokens of a text without special tokens. */
-function countOrdinary(encoder: BytePairEncoder, text: string, ascii: boolean): number {
-  let total = 0;
-  const count = (piece: string) => {
+  const countPiece = (piece: string) => {
     let tokens = pieceTokens.get(piece);
     if (tokens === undefined) {
       scratch.length = 0;
@@ -213,23 +219,14 @@ function countOrdinary(encoder: BytePairEncoder, text: string, ascii: boolean): 
     }
     total += tokens;
   };
-  if (ascii) {
-    for (let i = 0, end = 0; i < text.length; i = end) {
-      end = asciiPieceEnd(text, i);
-      count(text.slice(i, end));
-    }
-  } else {
-    const pieces = encoder.pieces;
-    pieces.lastIndex = 0;
-    for (let match = pieces.exec(text); match !== null; match = pieces.exec(text)) count(match[0]);
-  }
+  encoder.walk(normalize(text), countPiece, () => total++);
   return total;
 }
 
 /** The first `tokens` tokens of `text`, as text; a character the cut falls inside is left out. */
 export function firstTokens(text: string, tokens: number): string {
   const encoder = bpe();
-  return new StringDecoder('utf8').write(encoder.decode(encoder.encode(text.normalize('NFKC')).slice(0, tokens)));
+  return new StringDecoder('utf8').write(encoder.decode(encoder.encode(normalize(text)).slice(0, tokens)));
 }
 
 /** Texts at least this long are worth a cache entry (hashing them is far cheaper than counting). */
