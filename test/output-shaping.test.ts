@@ -137,12 +137,14 @@ describe('token counting', () => {
     for (const text of samples) assert.equal(countTokens(text), referenceCount(text), `cached: ${text.slice(0, 80)}`);
   });
 
-  it('gives exactly what the Claude tokenizer gives, on 2,000 random texts', () => {
-    const alphabet = [...'ab cdé 你好\n\t 12,.;!?\'s\u0085\uFEFF🙂<EOT>-_  \r\nＡ①'];
-    let seed = 7;
+  /** `count` texts of up to `maxLength` pieces of `alphabet`, the same every run (a seeded generator). */
+  const randomTexts = (alphabet: readonly string[], count: number, maxLength: number, seed: number): string[] => {
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (let i = 0; i < 2000; i++) {
-      const text = Array.from({ length: Math.floor(random() * 60) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    return Array.from({ length: count }, () => Array.from({ length: Math.floor(random() * maxLength) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
+  };
+
+  it('gives exactly what the Claude tokenizer gives, on 2,000 random texts', () => {
+    for (const text of randomTexts([...'ab cdé 你好\n\t 12,.;!?\'s\u0085\uFEFF🙂<EOT>-_  \r\nＡ①'], 2000, 60, 7)) {
       assert.equal(countTokens(text), referenceCount(text), JSON.stringify(text));
     }
   });
@@ -150,13 +152,8 @@ describe('token counting', () => {
   it('gives exactly what the Claude tokenizer gives, on 3,000 random ASCII texts', () => {
     // ASCII takes a hand-written scanner instead of the pattern: contractions, runs of each class,
     // a space before a run, white-space runs before words and at the end, control characters.
-    const alphabet = ["'", "'", 's', 't', 'r', 'e', 'v', 'm', 'l', 'd', 'L', 'X', 'a', 'z', ' ', ' ', ' ', '\t', '\n', '\r', '\v', '\f', '0', '7', '9', '.', ',', '!', '-', '<', '>', '_', '\x00', '\x1f', '\x7f', '<EOT>', '<META>'];
-    let seed = 11;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (let i = 0; i < 3000; i++) {
-      const text = Array.from({ length: Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
-      assert.equal(countTokens(text), referenceCount(text), JSON.stringify(text));
-    }
+    const ascii = ["'", "'", 's', 't', 'r', 'e', 'v', 'm', 'l', 'd', 'L', 'X', 'a', 'z', ' ', ' ', ' ', '\t', '\n', '\r', '\v', '\f', '0', '7', '9', '.', ',', '!', '-', '<', '>', '_', '\x00', '\x1f', '\x7f', '<EOT>', '<META>'];
+    for (const text of randomTexts(ascii, 3000, 40, 11)) assert.equal(countTokens(text), referenceCount(text), JSON.stringify(text));
   });
 
   it('cuts a text after exactly n tokens, never inside a character', () => {
