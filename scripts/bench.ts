@@ -35,12 +35,12 @@ function launch(core: number, args: string[], env: Record<string, string> = {}):
 }
 
 /** The gateway's node arguments, exactly as `npm start` runs it (flags included). */
-const gatewayArgs = (): string[] => {
+const GATEWAY_ARGS: readonly string[] = (() => {
   const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
   const [node, ...args] = start.split(' ');
   if (node !== 'node') throw new Error(`npm start does not run node directly: ${start}`);
   return args;
-};
+})();
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -193,7 +193,7 @@ async function main() {
     KIRO_BASE_URL: simUrl,
     LOG_LEVEL: 'info',
   };
-  const gateway = launch(0, gatewayArgs(), { ...gatewayEnv, PORT: String(gatewayPort) });
+  const gateway = launch(0, [...GATEWAY_ARGS], { ...gatewayEnv, PORT: String(gatewayPort) });
   gateway.stdout!.resume();
   const passthrough = launch(0, ['dist/scripts/bench/passthrough.js', String(passPort), simUrl]);
   passthrough.stdout!.resume();
@@ -241,7 +241,7 @@ async function main() {
     const afterLoadRss = rssBytes(gw.pid);
     log('1,000 concurrent open streams, on a fresh gateway…');
     const freshPort = await freePort();
-    const fresh = launch(0, gatewayArgs(), { ...gatewayEnv, PORT: String(freshPort) });
+    const fresh = launch(0, [...GATEWAY_ARGS], { ...gatewayEnv, PORT: String(freshPort) });
     fresh.stdout!.resume();
     await waitFor(`http://127.0.0.1:${freshPort}/health`);
     await sleep(500);
@@ -271,7 +271,7 @@ async function main() {
       `${hasTaskset ? 'The gateway and the passthrough are pinned to core 0 (taskset); the simulator and autocannon share core 1.' : 'taskset was not available: nothing was pinned.'}`,
       `Each scenario starts with an unmeasured 2-second run per target (warm code), then ${ROUNDS} interleaved ${SECONDS}-second autocannon rounds (gateway, passthrough, gateway, …): req/s and latencies are medians, CPU is the total over the rounds, and "throughput vs floor" is the median of each round's gateway ÷ passthrough req/s (so a machine that drifts between rounds does not skew it).`,
       'The passthrough forwards the bytes of a ready Kiro request to the simulator over a keep-alive pool and streams the bytes back, translating nothing: the floor for any Node gateway.',
-      `The gateway runs as \`npm start\` runs it (\`node ${gatewayArgs().join(' ')}\`), with its defaults (LOG_LEVEL=info: one JSON log line per request, metrics on).`,
+      `The gateway runs as \`npm start\` runs it (\`node ${GATEWAY_ARGS.join(' ')}\`), with its defaults (LOG_LEVEL=info: one JSON log line per request, metrics on).`,
       '',
       '| scenario | gateway req/s | gateway p50 / p99 | passthrough req/s | passthrough p50 / p99 | throughput vs floor | gateway CPU per 1,000 | passthrough CPU per 1,000 | errors |',
       '|---|---|---|---|---|---|---|---|---|',
