@@ -6,6 +6,7 @@ import { OutputLimiter } from '../src/chat/output-limits.js';
 import { countTokens, countTokensCached, firstTokens } from '../src/chat/tokens.js';
 import { ThinkingTagParser, thinkingPrompt } from '../src/kiro/thinking.js';
 import { MAX_TOOL_NAME, shortToolName, ToolNameMap } from '../src/kiro/tool-names.js';
+import { randomTexts } from './random.js';
 
 function splitEverywhere(text: string): string[][] {
   const out: string[][] = [[text]];
@@ -136,12 +137,6 @@ describe('token counting', () => {
     for (const text of samples) assert.equal(countTokens(text), referenceCount(text), text.slice(0, 80));
     for (const text of samples) assert.equal(countTokens(text), referenceCount(text), `cached: ${text.slice(0, 80)}`);
   });
-
-  /** `count` texts of up to `maxLength` pieces of `alphabet`, the same every run (a seeded generator). */
-  const randomTexts = (alphabet: readonly string[], count: number, maxLength: number, seed: number): string[] => {
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    return Array.from({ length: count }, () => Array.from({ length: Math.floor(random() * maxLength) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
-  };
 
   it('gives exactly what the Claude tokenizer gives, on 2,000 random texts', () => {
     for (const text of randomTexts([...'ab cdé 你好\n\t 12,.;!?\'s\u0085\uFEFF🙂<EOT>-_  \r\nＡ①'], 2000, 60, 7)) {
