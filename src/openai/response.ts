@@ -21,6 +21,9 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
+/** Closes a one-key delta and its chunk, finish_reason still null. */
+const DELTA_TAIL = '},"logprobs":null,"finish_reason":null}]}\n\n';
+
 /**
  * Writes chat.completion.chunk events as SSE text, in the order strict clients require: role first,
  * tool calls with index/id/type/name/arguments:"" first, finish_reason last, then usage if asked.
@@ -30,11 +33,15 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
 export class SseChunkEncoder {
   private readonly head: string;
   private readonly usageHead: string;
+  private readonly contentHead: string;
+  private readonly reasoningHead: string;
 
   constructor(id: string, model: string, created: number, private readonly includeUsage: boolean) {
     const envelope = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"choices":`;
     this.head = `data: ${envelope}[{"index":0,"delta":`;
     this.usageHead = `data: ${envelope}[],"usage":`;
+    this.contentHead = `${this.head}{"content":`;
+    this.reasoningHead = `${this.head}{"reasoning_content":`;
   }
 
   private chunk(delta: Delta | string, finishReason: string | null = null): string {
@@ -51,11 +58,12 @@ export class SseChunkEncoder {
     let out = '';
     for (const event of batch) {
       switch (event.type) {
+        // Text deltas are nearly every chunk: the parts around the text are ready strings.
         case 'text':
-          out += this.chunk(`{"content":${JSON.stringify(event.text)}}`);
+          out += this.contentHead + JSON.stringify(event.text) + DELTA_TAIL;
           break;
         case 'reasoning':
-          out += this.chunk(`{"reasoning_content":${JSON.stringify(event.text)}}`);
+          out += this.reasoningHead + JSON.stringify(event.text) + DELTA_TAIL;
           break;
         case 'tool_call_start':
           out += this.chunk({ tool_calls: [{ index: event.index, id: event.id, type: 'function', function: { name: event.name, arguments: '' } }] });
