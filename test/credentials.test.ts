@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KiroAccount } from '../src/credentials/account.js';
+import { AccountPool } from '../src/credentials/pool.js';
 import { writeTokenFile } from '../src/credentials/token-file.js';
+import { createLogger } from '../src/logger.js';
 import { SIMULATOR_PROFILE_ARN } from '../src/simulator/server.js';
 import { postChat, startStack, userMessage, type Stack } from './helpers.js';
 
@@ -318,6 +321,27 @@ describe('secrets', () => {
       }
     } finally {
       await stack.close();
+    }
+  });
+});
+
+describe('account pool timing', () => {
+  it('serves with an account whose rest ends while the pool looks, and never calls it unusable', async () => {
+    // Every look at the clock is 1 ms later: some rest length ends between two looks of one acquire().
+    for (let restMs = 0; restMs < 16; restMs++) {
+      let clock = 1_000_000;
+      const now = () => clock++;
+      const account = new KiroAccount(
+        { kind: 'env', accessToken: 'token-a' },
+        { authUrl: 'http://127.0.0.1:9', oidcUrl: 'http://127.0.0.1:9', managementUrl: 'http://127.0.0.1:9', writeBack: false, refreshMarginMs: 0, logger: createLogger('silent'), now },
+      );
+      const pool = new AccountPool([account], undefined, now);
+      account.coolDown(now() + restMs, 'throttled by Kiro (429)');
+      try {
+        assert.equal((await pool.acquire()).credentials.accessToken, 'token-a');
+      } catch (error) {
+        assert.equal((error as { code?: string }).code, 'rate_limit_exceeded', `rest of ${restMs} ms: ${String(error)}`);
+      }
     }
   });
 });

@@ -38,21 +38,25 @@ export class AccountPool implements CredentialProvider {
     const start = this.next++;
     const failed = new Set<KiroAccount>();
     let lastError: unknown;
-    for (let account = this.pick(start, exclude, failed); account; account = this.pick(start, exclude, failed)) {
+    for (;;) {
+      const account = this.pick(start, exclude, failed);
+      if (!account) {
+        const error = lastError ?? this.noAccountError(exclude);
+        if (error) throw error;
+        continue;
+      }
       try {
         const credentials = await account.credentials();
-        const chosen = account;
         return {
           credentials,
-          refresh: () => chosen.refresh(true),
-          report: (outcome) => this.record(chosen, outcome),
+          refresh: () => account.refresh(true),
+          report: (outcome) => this.record(account, outcome),
         };
       } catch (error) {
         lastError = error;
         failed.add(account);
       }
     }
-    throw lastError ?? this.noAccountError(exclude);
   }
 
   /** Round robin from `start`: the first account that is not excluded, has not failed, and is not resting. */
@@ -82,8 +86,12 @@ export class AccountPool implements CredentialProvider {
     }
   }
 
-  /** Why nothing can serve: resting accounts say when to retry; dead ones say to log in again. */
-  private noAccountError(exclude: ReadonlySet<string>): GatewayError {
+  /**
+   * Why nothing can serve: resting accounts say when to retry; dead ones say to log in again.
+   * Undefined when an account can serve after all: a rest can end between pick() and this look
+   * (a retry that waited exactly Kiro's retry-after lands on that edge).
+   */
+  private noAccountError(exclude: ReadonlySet<string>): GatewayError | undefined {
     if (this.members.every((a) => a.isMissing())) {
       return new GatewayError('unavailable', `No Kiro credentials found: ${this.status().problem}. ${LOGIN_FIX}`, { code: 'no_credentials' });
     }
@@ -95,6 +103,8 @@ export class AccountPool implements CredentialProvider {
         ? new GatewayError('quota', `Every Kiro account is out of its monthly quota; the next resets in ${wait} s.`, { code: 'insufficient_quota', retryAfter: wait })
         : new GatewayError('rate_limit', `Every Kiro account is resting after throttling or errors; retry in ${wait} s.`, { code: 'rate_limit_exceeded', retryAfter: wait });
     }
+    // Looked at after the rests above: a rest that had ended then has still ended now.
+    if (this.members.some((a) => !exclude.has(a.fingerprint) && a.available())) return undefined;
     const first = this.members.map((a) => a.health()).find((h) => h.problem);
     return new GatewayError('upstream_auth', `No usable Kiro account: ${first?.problem ?? 'all accounts failed'}. ${first?.fix ?? LOGIN_FIX}`, {
       code: first?.state === 'dead' ? 'kiro_login_expired' : 'no_credentials',
