@@ -208,6 +208,19 @@ describe('AWS event-stream framing', () => {
     assert.throws(() => decodeFrame(rawMessage(Buffer.alloc(0), Buffer.from('{"content":'))), /not JSON/);
   });
 
+  it('checks messages of every length from a few bytes to many kilobytes (table CRC below 256 bytes, zlib above)', () => {
+    for (let length = 0; length < 4200; length += length < 400 ? 1 : 97) {
+      const content = 'é'.repeat(length % 7) + 'x'.repeat(length);
+      const message = Buffer.from(encodeEvent('assistantResponseEvent', { content }));
+      assert.equal(decodeFrame(message).payload.content, content);
+      for (const at of [9, 40, message.length - 6, message.length - 1]) {
+        const flipped = Buffer.from(message);
+        flipped[at]! ^= 0x10;
+        assert.throws(() => decodeFrame(flipped), /corrupt/, `length ${length}, byte ${at}`);
+      }
+    }
+  });
+
   it('turns every single flipped bit of a message into a corrupt-stream error', () => {
     const message = Buffer.from(encodeEvent('assistantResponseEvent', { content: 'Hi' }));
     for (let bit = 0; bit < message.length * 8; bit++) {
