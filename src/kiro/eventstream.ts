@@ -174,7 +174,7 @@ function plainContent(message: Buffer, start: number, end: number): string | und
 export function decodeFrame(bytes: Uint8Array): KiroFrame {
   const message = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const total = message.length;
-  if (total < MIN_MESSAGE || message.readUInt32BE(0) !== total) throw corrupt(`message length ${message.length >= 4 ? message.readUInt32BE(0) : '?'} does not match its ${total} bytes`);
+  if (total < MIN_MESSAGE || message.readUInt32BE(0) !== total) throw corrupt(`message length ${total >= 4 ? message.readUInt32BE(0) : '?'} does not match its ${total} bytes`);
   const prelude = crc(message, 0, 8, 0);
   if (prelude !== message.readUInt32BE(8)) throw corrupt('prelude checksum mismatch');
   if (crc(message, 8, total - 4, prelude) !== message.readUInt32BE(total - 4)) throw corrupt('message checksum mismatch');
@@ -182,20 +182,27 @@ export function decodeFrame(bytes: Uint8Array): KiroFrame {
   if (headersEnd > total - 4) throw corrupt('headers longer than the message');
 
   const headers = readHeaders(message, headersEnd);
-  const frame: KiroFrame = { messageType: headers.messageType, eventType: headers.eventType, exceptionType: headers.exceptionType, errorCode: headers.errorCode, payload: {} };
-  const text = plainContent(message, headersEnd, total - 4);
-  if (text !== undefined) {
-    frame.payload = { content: text };
-  } else if (headersEnd < total - 4) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.toString('utf8', headersEnd, total - 4));
-    } catch {
-      throw corrupt('a message payload is not JSON');
-    }
-    if (parsed && typeof parsed === 'object') frame.payload = parsed as Record<string, unknown>;
+  return {
+    messageType: headers.messageType,
+    eventType: headers.eventType,
+    exceptionType: headers.exceptionType,
+    errorCode: headers.errorCode,
+    payload: readPayload(message, headersEnd, total - 4),
+  };
+}
+
+/** The JSON object between `start` and `end` (an empty payload, or JSON that is not an object, reads as {}). */
+function readPayload(message: Buffer, start: number, end: number): Record<string, unknown> {
+  const text = plainContent(message, start, end);
+  if (text !== undefined) return { content: text };
+  if (start === end) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message.toString('utf8', start, end));
+  } catch {
+    throw corrupt('a message payload is not JSON');
   }
-  return frame;
+  return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
 }
 
 /** Encode one event message (used by the simulator and tests). */
