@@ -9,7 +9,7 @@ import { AccountPool } from '../src/credentials/pool.js';
 import { writeTokenFile } from '../src/credentials/token-file.js';
 import { createLogger } from '../src/logger.js';
 import { SIMULATOR_PROFILE_ARN } from '../src/simulator/server.js';
-import { postChat, startStack, userMessage, type Stack } from './helpers.js';
+import { postChat, userMessage, withStack, type Stack } from './helpers.js';
 
 const REFRESH = `aor-${'r'.repeat(120)}-REFRESH-SECRET`;
 const CLIENT_SECRET = 'idc-client-secret-SECRET-7777';
@@ -31,10 +31,12 @@ function writeToken(path: string, fields: Record<string, unknown>): void {
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 const bearer = (stack: Stack, i: number) => stack.sim.requests[i]!.headers.authorization;
 
-async function fileStack(file: string, env: Record<string, string> = {}): Promise<Stack> {
-  const stack = await startStack({ KIRO_ACCESS_TOKEN: undefined, KIRO_PROFILE_ARN: undefined, KIRO_TOKEN_FILE: file, ...env });
-  stack.sim.validTokens = new Set(['valid-at-start']);
-  return stack;
+/** A stack on this token file; its simulator accepts 'valid-at-start' and the tokens it issues itself. */
+async function withFileStack(file: string, env: Record<string, string>, fn: (stack: Stack) => Promise<void>): Promise<void> {
+  await withStack({ KIRO_ACCESS_TOKEN: undefined, KIRO_PROFILE_ARN: undefined, KIRO_TOKEN_FILE: file, ...env }, async (stack) => {
+    stack.sim.validTokens = new Set(['valid-at-start']);
+    await fn(stack);
+  });
 }
 
 describe('credential refresh against the simulator', () => {
@@ -42,8 +44,7 @@ describe('credential refresh against the simulator', () => {
     const dir = tokenDir();
     const file = join(dir, 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'about-to-expire', refreshToken: REFRESH, expiresAt: inMinutes(1), profileArn: 'arn:aws:codewhisperer:us-east-1:111111111111:profile/MINE' });
-    const stack = await fileStack(file);
-    try {
+    await withFileStack(file, {}, async (stack) => {
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
       assert.equal((await postChat(stack.url, userMessage('y'))).status, 200);
       assert.equal(stack.sim.refreshCalls.length, 1);
@@ -57,38 +58,30 @@ describe('credential refresh against the simulator', () => {
       assert.equal(saved.profileArn, 'arn:aws:codewhisperer:us-east-1:111111111111:profile/MINE');
       assert.equal(statSync(file).mode & 0o777, 0o600);
       assert.deepEqual(readdirSync(dir), ['kiro-auth-token.json'], 'no temp file left behind');
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('a 403 mid-session causes one refresh and a successful retry', async () => {
     const file = join(tokenDir(), 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'revoked-early', refreshToken: REFRESH, expiresAt: inMinutes(60) });
-    const stack = await fileStack(file);
-    try {
+    await withFileStack(file, {}, async (stack) => {
       const res = await postChat(stack.url, userMessage('x'));
       assert.equal(res.status, 200, res.text);
       assert.equal(stack.sim.refreshCalls.length, 1);
       assert.deepEqual([bearer(stack, 0), bearer(stack, 1)], ['Bearer revoked-early', 'Bearer sim-access-1']);
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('50 concurrent requests on an expired token cause exactly one refresh', async () => {
     const file = join(tokenDir(), 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'expired', refreshToken: REFRESH, expiresAt: inMinutes(-5) });
-    const stack = await fileStack(file);
-    stack.sim.refresh = { delayMs: 100 };
-    try {
+    await withFileStack(file, {}, async (stack) => {
+      stack.sim.refresh = { delayMs: 100 };
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => postChat(stack.url, userMessage(`q${i}`))));
       assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
       assert.equal(stack.sim.refreshCalls.length, 1);
       assert.ok(stack.sim.requests.every((r) => r.headers.authorization === 'Bearer sim-access-1'));
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('IdC logins refresh at the OIDC endpoint with the registration beside the token file, and find their profile ARN', async () => {
@@ -97,9 +90,8 @@ describe('credential refresh against the simulator', () => {
     const hash = 'e878a1b2c3d4e5f60718293a4b5c6d7e8f90b433';
     writeToken(file, { accessToken: 'idc-expired', refreshToken: REFRESH, expiresAt: inMinutes(-1), authMethod: 'IdC', provider: 'Enterprise', clientIdHash: hash });
     writeFileSync(join(dir, `${hash}.json`), JSON.stringify({ clientId: 'idc-client-id', clientSecret: CLIENT_SECRET, expiresAt: inMinutes(60 * 24 * 30) }));
-    const stack = await fileStack(file);
-    stack.sim.refresh = { rotate: true };
-    try {
+    await withFileStack(file, {}, async (stack) => {
+      stack.sim.refresh = { rotate: true };
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
       assert.deepEqual(stack.sim.refreshCalls, [{ path: '/token', body: { clientId: 'idc-client-id', clientSecret: CLIENT_SECRET, grantType: 'refresh_token', refreshToken: REFRESH } }]);
       assert.equal(stack.sim.profileCalls, 1);
@@ -108,46 +100,37 @@ describe('credential refresh against the simulator', () => {
       assert.equal(readJson(file).clientIdHash, hash);
       const health = await (await fetch(`${stack.url}/health`)).json();
       assert.equal(health.accounts[0].auth_method, 'idc');
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('an IdC login without its registration file says what is missing', async () => {
     const file = join(tokenDir(), 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'idc-expired', refreshToken: REFRESH, expiresAt: inMinutes(-1), authMethod: 'IdC', clientIdHash: 'abc' });
-    const stack = await fileStack(file);
-    try {
+    await withFileStack(file, {}, async (stack) => {
       const res = await postChat(stack.url, userMessage('x'));
       assert.equal(res.status, 503);
       assert.match(res.text, /client registration \(abc\.json/);
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('uses a token the IDE rotated into the file instead of refreshing', async () => {
     const file = join(tokenDir(), 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'old-ide-token', refreshToken: REFRESH, expiresAt: inMinutes(60) });
-    const stack = await fileStack(file);
-    try {
+    await withFileStack(file, {}, async (stack) => {
       // The IDE refreshes on its own and Kiro stops accepting the old token.
       writeToken(file, { accessToken: 'valid-at-start', refreshToken: `${REFRESH}-2`, expiresAt: inMinutes(60) });
       const res = await postChat(stack.url, userMessage('x'));
       assert.equal(res.status, 200, res.text);
       assert.equal(stack.sim.refreshCalls.length, 0);
       assert.equal(bearer(stack, stack.sim.requests.length - 1), 'Bearer valid-at-start');
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('a dead refresh token is permanent: one attempt, a clear error, /health says to log in again — until the IDE logs in again', async () => {
     const file = join(tokenDir(), 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'expired', refreshToken: REFRESH, expiresAt: inMinutes(-1) });
-    const stack = await fileStack(file);
-    stack.sim.refresh = { deadRefreshToken: true };
-    try {
+    await withFileStack(file, {}, async (stack) => {
+      stack.sim.refresh = { deadRefreshToken: true };
       for (let i = 0; i < 3; i++) {
         const res = await postChat(stack.url, userMessage('x'));
         assert.equal(res.status, 503);
@@ -163,25 +146,19 @@ describe('credential refresh against the simulator', () => {
       writeToken(file, { accessToken: 'valid-at-start', refreshToken: `${REFRESH}-new-login`, expiresAt: inMinutes(60) });
       await sleep(2100);
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('a network failure during refresh is retried with backoff; a longer outage is a retryable 503, not a dead account', async () => {
     const file = join(tokenDir(), 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'expired', refreshToken: REFRESH, expiresAt: inMinutes(-1) });
-    const stack = await fileStack(file);
-    try {
+    await withFileStack(file, {}, async (stack) => {
       stack.sim.refresh = { failNext: 2 };
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
       assert.equal(stack.sim.refreshCalls.length, 3);
-    } finally {
-      await stack.close();
-    }
-    const outage = await fileStack(file.replace('kiro-auth-token.json', 'kiro-auth-token.json'));
-    writeToken(file, { accessToken: 'expired', refreshToken: REFRESH, expiresAt: inMinutes(-1) });
-    try {
+    });
+    await withFileStack(file, {}, async (outage) => {
+      writeToken(file, { accessToken: 'expired', refreshToken: REFRESH, expiresAt: inMinutes(-1) });
       outage.sim.refresh = { failNext: 100 };
       const res = await postChat(outage.url, userMessage('x'));
       assert.equal(res.status, 503);
@@ -189,58 +166,47 @@ describe('credential refresh against the simulator', () => {
       assert.ok(res.headers.get('retry-after'));
       const health = await (await fetch(`${outage.url}/health`)).json();
       assert.notEqual(health.accounts[0].state, 'dead');
-    } finally {
-      await outage.close();
-    }
+    });
   });
 
   it('KIRO_TOKEN_WRITEBACK=false keeps the file untouched', async () => {
     const file = join(tokenDir(), 'kiro-auth-token.json');
     writeToken(file, { accessToken: 'expired', refreshToken: REFRESH, expiresAt: inMinutes(-1) });
     const before = readFileSync(file, 'utf8');
-    const stack = await fileStack(file, { KIRO_TOKEN_WRITEBACK: 'false' });
-    try {
+    await withFileStack(file, { KIRO_TOKEN_WRITEBACK: 'false' }, async (stack) => {
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
       assert.equal(stack.sim.refreshCalls.length, 1);
       assert.equal(readFileSync(file, 'utf8'), before);
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   it('KIRO_REFRESH_TOKEN alone is enough: the first request refreshes', async () => {
-    const stack = await startStack({ KIRO_ACCESS_TOKEN: undefined, KIRO_REFRESH_TOKEN: REFRESH });
-    try {
+    await withStack({ KIRO_ACCESS_TOKEN: undefined, KIRO_REFRESH_TOKEN: REFRESH }, async (stack) => {
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
       assert.equal(stack.sim.refreshCalls.length, 1);
-    } finally {
-      await stack.close();
-    }
+    });
   });
 });
 
 describe('account pool', () => {
-  async function poolStack(): Promise<{ stack: Stack; dir: string }> {
+  /** A stack on a folder of two token files (and one file that is not a token). */
+  async function withPoolStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
     const dir = tokenDir();
     writeToken(join(dir, 'a.json'), { accessToken: 'token-a', refreshToken: `${REFRESH}-a`, expiresAt: inMinutes(60) });
     writeToken(join(dir, 'b.json'), { accessToken: 'token-b', refreshToken: `${REFRESH}-b`, expiresAt: inMinutes(60) });
     writeFileSync(join(dir, 'notes.txt'), 'not a token');
-    const stack = await startStack({ KIRO_ACCESS_TOKEN: undefined, KIRO_TOKEN_FILE: dir });
-    return { stack, dir };
+    await withStack({ KIRO_ACCESS_TOKEN: undefined, KIRO_TOKEN_FILE: dir }, fn);
   }
 
   it('spreads requests over healthy accounts', async () => {
-    const { stack } = await poolStack();
-    try {
+    await withPoolStack(async (stack) => {
       for (let i = 0; i < 4; i++) assert.equal((await postChat(stack.url, userMessage('x'))).status, 200);
       assert.deepEqual(stack.sim.requests.map((r) => r.headers.authorization), ['Bearer token-a', 'Bearer token-b', 'Bearer token-a', 'Bearer token-b']);
       const health = await (await fetch(`${stack.url}/health`)).json();
       assert.equal(health.accounts.length, 2);
       assert.notEqual(health.accounts[0].fingerprint, health.accounts[1].fingerprint);
-    } finally {
-      await stack.close();
-    }
+    });
   });
 
   for (const [name, scenarios] of [
@@ -249,8 +215,7 @@ describe('account pool', () => {
     ['403 even after a refresh', [{ status: 403 }, { status: 403 }]],
   ] as const) {
     it(`fails over on ${name} without the client noticing, and rests that account`, async () => {
-      const { stack } = await poolStack();
-      try {
+      await withPoolStack(async (stack) => {
         stack.sim.enqueue(...scenarios);
         const res = await postChat(stack.url, userMessage('x'));
         assert.equal(res.status, 200, res.text);
@@ -260,24 +225,19 @@ describe('account pool', () => {
         assert.equal(health.accounts[1].state, 'healthy');
         assert.equal((await postChat(stack.url, userMessage('y'))).status, 200);
         assert.equal(stack.sim.requests.at(-1)!.headers.authorization, 'Bearer token-b', 'the resting account is skipped');
-      } finally {
-        await stack.close();
-      }
+      });
     });
   }
 
   it('answers 429 with retry-after only when every account rests', async () => {
-    const { stack } = await poolStack();
-    try {
+    await withPoolStack(async (stack) => {
       stack.sim.enqueue({ status: 429, headers: { 'retry-after': '20' } }, { status: 429, headers: { 'retry-after': '30' } });
       const res = await postChat(stack.url, userMessage('x'));
       assert.equal(res.status, 429);
       const next = await postChat(stack.url, userMessage('x'));
       assert.equal(next.status, 429);
       assert.ok(Number(next.headers.get('retry-after')) <= 20);
-    } finally {
-      await stack.close();
-    }
+    });
   });
 });
 
@@ -302,9 +262,8 @@ describe('secrets', () => {
     const hash = 'f00d';
     writeToken(file, { accessToken: 'ACCESS-SECRET-one', refreshToken: REFRESH, expiresAt: inMinutes(-1), authMethod: 'IdC', clientIdHash: hash });
     writeFileSync(join(dir, `${hash}.json`), JSON.stringify({ clientId: 'cid', clientSecret: CLIENT_SECRET }));
-    const stack = await fileStack(file, { LOG_LEVEL: 'trace' });
-    const seen: string[] = [];
-    try {
+    await withFileStack(file, { LOG_LEVEL: 'trace' }, async (stack) => {
+      const seen: string[] = [];
       stack.sim.refresh = { failNext: 1, rotate: true };
       seen.push((await postChat(stack.url, userMessage('x'))).text);
       stack.sim.enqueue({ status: 403 }, { status: 403 });
@@ -319,9 +278,7 @@ describe('secrets', () => {
       for (const secret of ['ACCESS-SECRET-one', REFRESH, 'sim-refresh-1', CLIENT_SECRET, 'sim-access-1', 'sim-access-2']) {
         assert.ok(!everything.includes(secret), `secret leaked: ${secret.slice(0, 12)}…`);
       }
-    } finally {
-      await stack.close();
-    }
+    });
   });
 });
 

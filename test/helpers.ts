@@ -65,6 +65,16 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
   };
 }
 
+/** A stack for the length of `fn`, closed however `fn` ends. */
+export async function withStack(env: Record<string, string | undefined>, fn: (stack: Stack) => Promise<void>): Promise<void> {
+  const stack = await startStack(env);
+  try {
+    await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
 export const authHeaders = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 
 /** POST a chat request with fetch; returns status, headers and the raw body text. */

@@ -12,18 +12,9 @@ import { request } from 'undici';
 import { requestsPerWindow } from '../src/http/limits.js';
 import { BatchedWriter } from '../src/logger.js';
 import { KiroSimulator } from '../src/simulator/server.js';
-import { ACCESS_TOKEN, API_KEY, authHeaders, postChat, sseEvents, startStack, userMessage, type Stack } from './helpers.js';
+import { ACCESS_TOKEN, API_KEY, authHeaders, postChat, sseEvents, userMessage, withStack, type Stack } from './helpers.js';
 
 const errorOf = (text: string) => (JSON.parse(text) as { error: { code: string; type: string; message: string } }).error;
-
-async function withStack(env: Record<string, string | undefined>, fn: (stack: Stack) => Promise<void>): Promise<void> {
-  const stack = await startStack(env);
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
 
 /**
  * Prometheus text exposition: every sample line is `name{labels} value`. Prometheus reads special
