@@ -79,13 +79,14 @@ describe('HTTP surface against the simulator', () => {
   });
 
   describe('bad input always gets an OpenAI error, and the next request still works', () => {
+    const send = async (path: string, init: RequestInit) => {
+      const r = await fetch(`${stack.url}${path}`, init);
+      return { status: r.status, text: await r.text() };
+    };
     const cases: [string, () => Promise<{ status: number; text: string }>, number, string | null, string | null][] = [
       [
         'malformed JSON',
-        async () => {
-          const r = await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: authHeaders, body: '{"model": "x", messages: [' });
-          return { status: r.status, text: await r.text() };
-        },
+        () => send('/v1/chat/completions', { method: 'POST', headers: authHeaders, body: '{"model": "x", messages: [' }),
         400,
         'invalid_json',
         null,
@@ -100,58 +101,43 @@ describe('HTTP surface against the simulator', () => {
       ['an image that is not an image', () => postChat(stack.url, { model: 'gpt-4', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,aGVsbG8gd29ybGQ=' } }] }] }), 400, 'invalid_image', 'messages.0.content.0.image_url.url'],
       [
         'a JSON string instead of an object',
-        async () => {
-          const r = await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: authHeaders, body: '"hello"' });
-          return { status: r.status, text: await r.text() };
-        },
+        () => send('/v1/chat/completions', { method: 'POST', headers: authHeaders, body: '"hello"' }),
         400,
         'invalid_json',
         null,
       ],
       [
         'a body declared in a charset other than UTF-8',
-        async () => {
-          const r = await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json; charset=latin1' }, body: JSON.stringify(userMessage('x')) });
-          return { status: r.status, text: await r.text() };
-        },
+        () => send('/v1/chat/completions', { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json; charset=latin1' }, body: JSON.stringify(userMessage('x')) }),
         400,
         'unsupported_encoding',
         null,
       ],
       [
         'an unknown route',
-        async () => {
-          const r = await fetch(`${stack.url}/v1/completions`, { method: 'POST', headers: authHeaders, body: '{}' });
-          return { status: r.status, text: await r.text() };
-        },
+        () => send('/v1/completions', { method: 'POST', headers: authHeaders, body: '{}' }),
         404,
         'unknown_url',
         null,
       ],
       [
         'a malformed %-escape in the path',
-        async () => {
-          const r = await fetch(`${stack.url}/v1/models/%E0%A4%A`, { headers: authHeaders });
-          return { status: r.status, text: await r.text() };
-        },
+        () => send('/v1/models/%E0%A4%A', { headers: authHeaders }),
         400,
         'bad_request',
         null,
       ],
       [
         'an unknown model id on retrieve',
-        async () => {
-          const r = await fetch(`${stack.url}/v1/models/nope`, { headers: authHeaders });
-          return { status: r.status, text: await r.text() };
-        },
+        () => send('/v1/models/nope', { headers: authHeaders }),
         404,
         'model_not_found',
         'model',
       ],
     ];
-    for (const [name, send, status, code, param] of cases) {
+    for (const [name, makeRequest, status, code, param] of cases) {
       it(name, async () => {
-        const res = await send();
+        const res = await makeRequest();
         assert.equal(res.status, status, res.text);
         const error = errorOf(res.text);
         assert.equal(error.code, code);
