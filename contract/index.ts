@@ -1,14 +1,17 @@
 import { initContract } from '@ts-rest/core';
 import { z } from 'zod';
-import { ChatCompletionChunkSchema, ChatCompletionRequestSchema, ChatCompletionSchema } from './chat.js';
-import { ErrorResponseSchema } from './errors.js';
-import { HealthSchema } from './health.js';
-import { ModelListSchema, ModelSchema } from './models.js';
+import { ChatCompletionChunkSchema, ChatCompletionRequestSchema, ChatCompletionSchema } from './openai/chat.js';
+import { ErrorResponseSchema } from './openai/errors.js';
+import { ModelListSchema, ModelSchema } from './openai/models.js';
+import { HealthSchema, ReadySchema } from './ops.js';
 
-export * from './chat.js';
-export * from './errors.js';
-export * from './health.js';
-export * from './models.js';
+export * from './openai/chat.js';
+export * from './openai/errors.js';
+export * from './openai/models.js';
+export * from './ops.js';
+
+/** The API families the gateway speaks, each a face of its own; `ops` belongs to none. */
+export type Face = 'chat' | 'ops';
 
 /** Per-route facts that middleware and the OpenAPI generator read. */
 export interface RouteMeta {
@@ -18,11 +21,13 @@ export interface RouteMeta {
   sseChunk?: z.ZodTypeAny;
   /** Swagger UI section. */
   tag: 'Chat' | 'Models' | 'Health';
+  /** Which face answers (and so which error envelope it uses). */
+  face: Face;
 }
 
 const c = initContract();
 
-const errors = {
+const openaiErrors = {
   400: ErrorResponseSchema,
   401: ErrorResponseSchema,
   404: ErrorResponseSchema,
@@ -34,7 +39,8 @@ const errors = {
   504: ErrorResponseSchema,
 } as const;
 
-export const contract = c.router(
+/** OpenAI Chat Completions. */
+export const chatContract = c.router(
   {
     createChatCompletion: {
       method: 'POST',
@@ -45,16 +51,23 @@ export const contract = c.router(
         'a `text/event-stream` of CreateChatCompletionStreamResponse chunks ending with `data: [DONE]`. ' +
         'Also served at `/chat/completions`.',
       body: ChatCompletionRequestSchema,
-      responses: { 200: ChatCompletionSchema, ...errors },
-      metadata: { tag: 'Chat', sseChunk: ChatCompletionChunkSchema } satisfies RouteMeta,
+      responses: { 200: ChatCompletionSchema, ...openaiErrors },
+      metadata: { tag: 'Chat', face: 'chat', sseChunk: ChatCompletionChunkSchema } satisfies RouteMeta,
     },
+  },
+  { strictStatusCodes: true },
+);
+
+/** The model list, shared by every face. */
+export const modelsContract = c.router(
+  {
     listModels: {
       method: 'GET',
       path: '/v1/models',
       summary: 'List models',
       description: 'The models this gateway serves, aliases included. Also served at `/models`.',
       responses: { 200: ModelListSchema, 401: ErrorResponseSchema },
-      metadata: { tag: 'Models' } satisfies RouteMeta,
+      metadata: { tag: 'Models', face: 'chat' } satisfies RouteMeta,
     },
     retrieveModel: {
       method: 'GET',
@@ -63,15 +76,24 @@ export const contract = c.router(
       description: 'One model by id or alias. Also served at `/models/{model}`.',
       pathParams: z.object({ model: z.string().describe('A model id or alias, e.g. `claude-sonnet-4-5-20250929`.') }),
       responses: { 200: ModelSchema, 401: ErrorResponseSchema, 404: ErrorResponseSchema },
-      metadata: { tag: 'Models' } satisfies RouteMeta,
+      metadata: { tag: 'Models', face: 'chat' } satisfies RouteMeta,
     },
+  },
+  { strictStatusCodes: true },
+);
+
+/** Operations: liveness and readiness, outside every face. */
+export const opsContract = c.router(
+  {
     health: {
       method: 'GET',
       path: '/health',
       summary: 'Health',
-      description: 'Status, version, uptime and whether usable Kiro credentials were found. Public; reveals no secret.',
+      description:
+        'Liveness: always 200 while the process serves. Status, version, uptime and the state of every Kiro account; reveals no secret. ' +
+        'Without an API key, file paths are left out.',
       responses: { 200: HealthSchema },
-      metadata: { tag: 'Health', public: true } satisfies RouteMeta,
+      metadata: { tag: 'Health', face: 'ops', public: true } satisfies RouteMeta,
     },
     healthz: {
       method: 'GET',
@@ -79,10 +101,20 @@ export const contract = c.router(
       summary: 'Health (alias)',
       description: 'Same as `/health`.',
       responses: { 200: HealthSchema },
-      metadata: { tag: 'Health', public: true } satisfies RouteMeta,
+      metadata: { tag: 'Health', face: 'ops', public: true } satisfies RouteMeta,
+    },
+    ready: {
+      method: 'GET',
+      path: '/ready',
+      summary: 'Readiness',
+      description: 'For load balancers: 200 while at least one Kiro account can serve, 503 while none can.',
+      responses: { 200: ReadySchema, 503: ReadySchema },
+      metadata: { tag: 'Health', face: 'ops', public: true } satisfies RouteMeta,
     },
   },
   { strictStatusCodes: true },
 );
+
+export const contract = c.router({ chat: chatContract, models: modelsContract, ops: opsContract });
 
 export type Contract = typeof contract;

@@ -1,20 +1,26 @@
-import { createExpressEndpoints } from '@ts-rest/express';
+import { initServer, createExpressEndpoints } from '@ts-rest/express';
+import type { AppRoute, AppRouter } from '@ts-rest/core';
 import compression from 'compression';
 import cors from 'cors';
-import express, { type Express, type RequestHandler } from 'express';
-import { contract, type RouteMeta } from '../contract/index.js';
-import type { ImageLoader } from './chat/images.js';
+import express, { type Express, type Request, type RequestHandler } from 'express';
+import { chatContract, contract, modelsContract, opsContract, type RouteMeta } from '../contract/index.js';
+import { GatewayError } from './chat/errors.js';
+import type { ImageFetcher } from './chat/images.js';
 import type { ModelCatalog } from './chat/models.js';
 import type { ChatUpstream } from './chat/types.js';
-import { createKeyChecker } from './http/auth.js';
-import { errorHandler, notFoundHandler, sendError, validationError } from './http/errors.js';
-import { concurrentStreams, requestsPerMinute } from './http/limits.js';
+import type { CompletionCache } from './faces/openai-chat/cache.js';
+import { openaiModelList, toOpenAIModel } from './faces/openai-chat/models.js';
+import { createChatRouter, modelNotFound } from './faces/openai-chat/routes.js';
+import { openaiErrors } from './faces/openai-envelope.js';
+import { authenticate } from './http/auth.js';
+import { errorHandler, notFoundHandler, sendError, useFaceErrors, validationError } from './http/errors.js';
 import { jsonBody } from './http/json-body.js';
+import { concurrentStreams, requestsPerMinute } from './http/limits.js';
 import { observeRequests } from './http/observe.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { CompletionCache } from './openai/cache.js';
-import { createOpenAIRouter } from './openai/routes.js';
+import { createOpsRouter, metricsRoute } from './ops/routes.js';
+import { Orchestrator } from './orchestrator/answer.js';
 import { VERSION } from './version.js';
 
 export interface AppDeps {
@@ -25,17 +31,28 @@ export interface AppDeps {
   apiKeys: readonly string[] | null;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** Headers and body must arrive within this long. */
+  requestTimeoutMs: number;
   keepAliveMs: number;
+  /** The longest one request may take (KIRO_TOTAL_TIMEOUT_MS). */
+  totalTimeoutMs: number;
+  retries: number;
+  retryMaxWaitMs: number;
   metrics: Metrics;
-  loadImage?: ImageLoader;
+  /** Downloads image URLs; absent: image URLs are refused. */
+  images?: ImageFetcher;
   cache?: CompletionCache;
   /** Serve /metrics without the API key. */
   metricsPublic?: boolean;
   /** Per-key limits; 0 or absent: none. */
   rateLimitRpm?: number;
   maxConcurrentStreams?: number;
+  /** Failed key checks per address and minute before 429; 0: no limit. */
+  authFailuresPerMinute?: number;
   /** Browser origins allowed by CORS; null or absent: CORS off. */
   corsOrigins?: string[] | null;
+  /** Paths /health hides from callers without a key. */
+  privatePaths?: readonly string[];
   startedAt?: number;
 }
 
@@ -57,11 +74,15 @@ const DOCS_PATH = /^\/(?:docs|openapi\.json)(?:\/|$)/;
 /**
  * /docs and /openapi.json, built on their first visit: the OpenAPI generator, Swagger UI and the
  * document cost ~5 MB resident and ~100 ms at start-up, for pages most gateways never serve.
+ * They are pages to read: only GET and HEAD.
  */
 function lazyDocs(): RequestHandler {
   let docs: Promise<RequestHandler> | undefined;
   return (req, res, next) => {
     if (!DOCS_PATH.test(req.path)) return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendError(res, new GatewayError('invalid_request', `${req.method} is not allowed here: /docs and /openapi.json answer GET and HEAD.`, { code: 'method_not_allowed', status: 405, allow: 'GET, HEAD' }));
+    }
     docs ??= import('./http/docs.js').then((module) => module.docsRouter());
     docs.then((router) => router(req, res, next), next);
   };
@@ -71,6 +92,23 @@ function lazyDocs(): RequestHandler {
 const notEventStream: compression.CompressionFilter = (req, res) =>
   !String(res.getHeader('content-type') ?? '').startsWith('text/event-stream') && compression.filter(req, res);
 
+/** `METHOD path` of every contract route whose metadata says it is public. */
+function publicRoutes(router: AppRouter): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: AppRouter | AppRoute) => {
+    if ('method' in node && typeof node.method === 'string') {
+      if ((node.metadata as RouteMeta | undefined)?.public) out.add(`${node.method} ${node.path}`);
+      return;
+    }
+    for (const child of Object.values(node as AppRouter)) walk(child as AppRouter | AppRoute);
+  };
+  walk(router);
+  return out;
+}
+
+/** The routes that run a model: limits apply to them only. */
+const ANSWER_PATHS: ReadonlySet<string> = new Set([chatContract.createChatCompletion.path]);
+
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -79,59 +117,76 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', false);
   app.use(observeRequests(deps.logger, deps.metrics));
   app.use(canonicalPaths);
+  app.use(useFaceErrors([], openaiErrors));
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : deps.corsOrigins, exposedHeaders: ['x-request-id', 'x-ki2api-overhead-ms', 'retry-after'], maxAge: 600 }));
   }
   // compression() wraps every response it sees; only hand it those whose client can decode gzip.
   const compress = compression({ filter: notEventStream, threshold: 1024 });
   app.use((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
-  app.use(jsonBody(deps.bodyLimit));
 
-  const checkKey = createKeyChecker(deps.apiKeys);
-  const requireKey: RequestHandler = (req, res, next) => {
-    const failure = checkKey(req.headers);
-    if (failure) sendError(res, failure);
-    else next();
+  // The key is checked before a byte of the body is read.
+  const open = publicRoutes(contract);
+  const isPublic = (req: Request) => {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    return open.has(`${method} ${req.path}`) || DOCS_PATH.test(req.path) || (req.method === 'HEAD' && req.path === '/') || (deps.metricsPublic === true && req.path === '/metrics');
   };
-  app.get('/metrics', ...(deps.metricsPublic ? [] : [requireKey]), (_req, res, next) => {
-    deps.metrics.registry.metrics().then((text) => res.type(deps.metrics.registry.contentType).send(text), next);
-  });
+  app.use(authenticate({ keys: deps.apiKeys, isPublic, failuresPerMinute: deps.authFailuresPerMinute ?? 0 }));
+  app.use(jsonBody({ limit: deps.bodyLimit, timeoutMs: deps.requestTimeoutMs }));
 
-  const auth: RequestHandler = (req, res, next) => {
-    const meta = (req as unknown as { tsRestRoute?: { metadata?: RouteMeta } }).tsRestRoute?.metadata;
-    if (meta?.public) next();
-    else requireKey(req, res, next);
-  };
-  const chatOnly = (limit: RequestHandler): RequestHandler => (req, res, next) =>
-    (req as unknown as { tsRestRoute?: unknown }).tsRestRoute === contract.createChatCompletion ? limit(req, res, next) : next();
+  app.get('/metrics', metricsRoute(deps.metrics));
+  // Claude Code's first probe of a base URL.
+  app.head('/', (_req, res) => void res.status(200).end());
+
+  const answersOnly = (limit: RequestHandler): RequestHandler => (req, res, next) => (ANSWER_PATHS.has(req.path) ? limit(req, res, next) : next());
   const limits = [
-    ...(deps.rateLimitRpm ? [chatOnly(requestsPerMinute(deps.rateLimitRpm))] : []),
-    ...(deps.maxConcurrentStreams ? [chatOnly(concurrentStreams(deps.maxConcurrentStreams))] : []),
+    ...(deps.rateLimitRpm ? [answersOnly(requestsPerMinute(deps.rateLimitRpm))] : []),
+    ...(deps.maxConcurrentStreams ? [answersOnly(concurrentStreams(deps.maxConcurrentStreams))] : []),
   ];
+  const endpoints = {
+    logInitialization: false,
+    globalMiddleware: limits,
+    requestValidationErrorHandler: (err: { body: unknown; pathParams: unknown; query: unknown; headers: unknown }, _req: Request, res: express.Response) => {
+      if (err.body) sendError(res, validationError(err.body as never, 'body'));
+      else if (err.pathParams) sendError(res, validationError(err.pathParams as never, 'path'));
+      else if (err.query) sendError(res, validationError(err.query as never, 'query'));
+      else if (err.headers) sendError(res, validationError(err.headers as never, 'headers'));
+    },
+  };
 
-  const router = createOpenAIRouter({
+  const orchestrator = new Orchestrator({
     upstream: deps.upstream,
-    catalog: deps.catalog,
     logger: deps.logger,
-    version: VERSION,
-    startedAt: deps.startedAt ?? Date.now(),
     keepAliveMs: deps.keepAliveMs,
-    ...(deps.loadImage && { loadImage: deps.loadImage }),
+    totalTimeoutMs: deps.totalTimeoutMs,
+    retries: deps.retries,
+    retryMaxWaitMs: deps.retryMaxWaitMs,
+  });
+  const chat = createChatRouter({
+    orchestrator,
+    catalog: deps.catalog,
+    ...(deps.images && { images: deps.images }),
     ...(deps.cache && { cache: deps.cache }),
   });
-  createExpressEndpoints(contract, router, app, {
-    logInitialization: false,
-    globalMiddleware: [auth, ...limits],
-    requestValidationErrorHandler: (err, _req, res) => {
-      if (err.body) sendError(res, validationError(err.body, 'body'));
-      else if (err.pathParams) sendError(res, validationError(err.pathParams, 'path'));
-      else if (err.query) sendError(res, validationError(err.query, 'query'));
-      else if (err.headers) sendError(res, validationError(err.headers, 'headers'));
+  createExpressEndpoints(chatContract, chat, app, endpoints);
+
+  const s = initServer();
+  const models = s.router(modelsContract, {
+    listModels: async () => ({ status: 200, body: openaiModelList(deps.catalog) }),
+    retrieveModel: async ({ params }) => {
+      const entry = deps.catalog.lookup(params.model);
+      if (!entry) throw modelNotFound(params.model);
+      return { status: 200, body: toOpenAIModel(entry.name, entry.model) };
     },
   });
+  createExpressEndpoints(modelsContract, models, app, endpoints);
+
+  const ops = createOpsRouter({ upstream: deps.upstream, metrics: deps.metrics, version: VERSION, startedAt: deps.startedAt ?? Date.now(), privatePaths: deps.privatePaths ?? [] });
+  createExpressEndpoints(opsContract, ops, app, endpoints);
+
   // After the API routes: a chat request never walks past the docs' layers.
   app.use(lazyDocs());
-  app.use(notFoundHandler);
+  app.use(notFoundHandler('/v1/chat/completions, /v1/models, /health, /ready and /docs'));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -26,6 +26,17 @@ export interface Config {
   /** Largest image the gateway downloads for an http(s) image URL; 0 turns downloads off. */
   imageMaxBytes: number;
   imageTimeoutMs: number;
+  /** Most http(s) images one request may make the gateway download, and their total bytes. */
+  imageMaxPerRequest: number;
+  imageMaxTotalBytes: number;
+  /** Let image URLs reach loopback, private and link-local addresses (off: refused). */
+  imageUrlAllowPrivate: boolean;
+  /** Headers and body must arrive within this long. */
+  requestTimeoutMs: number;
+  /** The longest one request may take, stream included. */
+  totalTimeoutMs: number;
+  /** Failed key checks per address and minute before 429 (0: no limit). */
+  authFailuresPerMinute: number;
   managementUrl: string;
   connectTimeoutMs: number;
   retries: number;
@@ -96,6 +107,12 @@ export const OPTIONS = [
   { env: 'LOG_FILE', flag: 'log-file', help: 'Also write JSON logs to this file.' },
   { env: 'IMAGE_MAX_BYTES', flag: 'image-max-bytes', default: '5mb', help: 'Largest image downloaded for an http(s) image URL; 0 refuses image URLs.' },
   { env: 'IMAGE_FETCH_TIMEOUT_MS', flag: 'image-fetch-timeout-ms', default: '10000', help: 'Deadline for downloading one image URL.' },
+  { env: 'IMAGE_MAX_PER_REQUEST', flag: 'image-max-per-request', default: '20', help: 'Most image URLs one request may have downloaded.' },
+  { env: 'IMAGE_MAX_TOTAL_BYTES', flag: 'image-max-total-bytes', default: '20mb', help: 'Most bytes of image URLs one request may have downloaded.' },
+  { env: 'IMAGE_URL_ALLOW_PRIVATE', flag: 'image-url-allow-private', default: 'false', help: 'Let image URLs reach loopback, private and link-local addresses (only if you mean it).' },
+  { env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', default: '30000', help: 'A request\'s headers and body must arrive within this long.' },
+  { env: 'KIRO_TOTAL_TIMEOUT_MS', flag: 'total-timeout-ms', default: '1800000', help: 'The longest one request may take, stream included.' },
+  { env: 'AUTH_FAILURES_PER_MINUTE', flag: 'auth-failures-per-minute', default: '60', help: 'Requests without a valid key allowed per address and minute before 429 (0: no limit).' },
 ] as const satisfies readonly Option[];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -257,6 +274,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       idleTimeoutMs: integer('KIRO_IDLE_TIMEOUT_MS', get('KIRO_IDLE_TIMEOUT_MS')!, 1000, 3_600_000),
       imageMaxBytes: bytes('IMAGE_MAX_BYTES', get('IMAGE_MAX_BYTES')!),
       imageTimeoutMs: integer('IMAGE_FETCH_TIMEOUT_MS', get('IMAGE_FETCH_TIMEOUT_MS')!, 100, 600_000),
+      imageMaxPerRequest: integer('IMAGE_MAX_PER_REQUEST', get('IMAGE_MAX_PER_REQUEST')!, 0, 1000),
+      imageMaxTotalBytes: bytes('IMAGE_MAX_TOTAL_BYTES', get('IMAGE_MAX_TOTAL_BYTES')!),
+      imageUrlAllowPrivate: boolean('IMAGE_URL_ALLOW_PRIVATE', get('IMAGE_URL_ALLOW_PRIVATE')!),
+      requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS')!, 1000, 3_600_000),
+      totalTimeoutMs: integer('KIRO_TOTAL_TIMEOUT_MS', get('KIRO_TOTAL_TIMEOUT_MS')!, 1000, 86_400_000),
+      authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', get('AUTH_FAILURES_PER_MINUTE')!, 0, 1_000_000),
       managementUrl: url('KIRO_MANAGEMENT_URL', withRegion(get('KIRO_MANAGEMENT_URL')!)),
       connectTimeoutMs: integer('KIRO_CONNECT_TIMEOUT_MS', get('KIRO_CONNECT_TIMEOUT_MS')!, 100, 600_000),
       retries: integer('UPSTREAM_RETRIES', get('UPSTREAM_RETRIES')!, 0, 10),

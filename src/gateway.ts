@@ -1,25 +1,29 @@
 import type { Express } from 'express';
 import { Agent } from 'undici';
 import { createApp } from './app.js';
-import { createImageLoader } from './chat/images.js';
+import { ImageFetcher } from './chat/images.js';
 import { ModelCatalog } from './chat/models.js';
 import { warmTokenizer } from './chat/tokens.js';
 import type { ChatUpstream } from './chat/types.js';
 import type { Config } from './config.js';
 import { discoverAccounts } from './credentials/discovery.js';
+import { CompletionCache } from './faces/openai-chat/cache.js';
+import { createKeyChecker } from './http/auth.js';
+import type { ServerOptions } from './http/server.js';
 import { KiroUpstream } from './kiro/upstream.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { CompletionCache } from './openai/cache.js';
 
 export interface Gateway {
   app: Express;
+  /** What the HTTP server around `app` needs to know (deadlines, who may send a body). */
+  serverOptions: ServerOptions;
   upstream: ChatUpstream;
   metrics: Metrics;
   close(): Promise<void>;
 }
 
-/** The composition root: everything expensive (connection pool, tokenizer) is built here, once. */
+/** The composition root: everything expensive (connection pools, tokenizer) is built here, once. */
 export function createGateway(config: Config, logger: Logger, startedAt = Date.now()): Gateway {
   warmTokenizer();
   // No cap on connections: every open stream holds one, and a cap would stall streams in a queue.
@@ -38,13 +42,21 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     credentials,
     dispatcher,
     firstTokenTimeoutMs: config.firstByteTimeoutMs,
-    retries: config.retries,
-    retryMaxWaitMs: config.retryMaxWaitMs,
     breakerThreshold: config.breakerThreshold,
     breakerCooldownMs: config.breakerCooldownMs,
   });
   metrics = new Metrics(() => upstream.accounts());
   const catalog = new ModelCatalog(upstream.models, config.modelAliases);
+  const images =
+    config.imageMaxBytes > 0 && config.imageMaxPerRequest > 0
+      ? new ImageFetcher({
+          maxBytes: config.imageMaxBytes,
+          timeoutMs: config.imageTimeoutMs,
+          maxPerRequest: config.imageMaxPerRequest,
+          maxTotalBytes: config.imageMaxTotalBytes,
+          allowPrivate: config.imageUrlAllowPrivate,
+        })
+      : undefined;
   const app = createApp({
     upstream,
     catalog,
@@ -52,14 +64,34 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     metrics,
     apiKeys: config.apiKeys,
     bodyLimit: config.bodyLimit,
+    requestTimeoutMs: config.requestTimeoutMs,
     keepAliveMs: config.keepAliveMs,
+    totalTimeoutMs: config.totalTimeoutMs,
+    retries: config.retries,
+    retryMaxWaitMs: config.retryMaxWaitMs,
     metricsPublic: config.metricsPublic,
     rateLimitRpm: config.rateLimitRpm,
     maxConcurrentStreams: config.maxConcurrentStreams,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     corsOrigins: config.corsOrigins,
-    ...(config.imageMaxBytes > 0 && { loadImage: createImageLoader({ maxBytes: config.imageMaxBytes, timeoutMs: config.imageTimeoutMs }) }),
+    privatePaths: config.tokenFile.split(','),
+    ...(images && { images }),
     ...(config.cacheTtlSeconds > 0 && { cache: new CompletionCache(config.cacheTtlSeconds, config.cacheMaxEntries) }),
     startedAt,
   });
-  return { app, upstream, metrics, close: () => upstream.close() };
+  const checkKey = createKeyChecker(config.apiKeys);
+  const serverOptions: ServerOptions = {
+    requestTimeoutMs: config.requestTimeoutMs,
+    // Only a client with a valid key and a body under the limit is asked to send its body.
+    allowContinue: (req) => !checkKey(req.headers) && !(Number(req.headers['content-length'] ?? 0) > config.bodyLimit),
+  };
+  return {
+    app,
+    serverOptions,
+    upstream,
+    metrics,
+    close: async () => {
+      await Promise.all([upstream.close(), images?.close()]);
+    },
+  };
 }

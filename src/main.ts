@@ -21,7 +21,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     // An alias pointing at an unknown model is a config error too.
     throw new ConfigError('MODEL_ALIASES', (error as Error).message, 'Point each alias at a model id from GET /v1/models.');
   }
-  const server = createAppServer(gateway.app).listen(config.port, config.host);
+  const server = createAppServer(gateway.app, gateway.serverOptions).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -30,10 +30,6 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       } else reject(error);
     });
   });
-  // Streams can be long: no whole-request timeout, but drop idle keep-alive sockets.
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 65_000;
-
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   logger.info(`ki2api ${VERSION} listening on ${url} (docs: ${url}/docs)`);
   if (config.apiKeys === null) logger.warn('API_KEY=off: AUTHENTICATION IS DISABLED. Anyone who can reach this port can use your Kiro account.');

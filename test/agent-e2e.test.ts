@@ -23,7 +23,7 @@ describe('agent sessions (strict simulator)', () => {
   let imageServer: Server;
   let imageUrl = '';
   before(async () => {
-    stack = await startStack({}, { strict: true });
+    stack = await startStack({ IMAGE_URL_ALLOW_PRIVATE: 'true' }, { strict: true });
     client = new OpenAI({ apiKey: API_KEY, baseURL: `${stack.url}/v1`, maxRetries: 0 });
     imageServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from(PNG_1X1, 'base64')));
     await new Promise<void>((resolve) => imageServer.listen(0, '127.0.0.1', resolve));

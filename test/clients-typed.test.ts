@@ -15,18 +15,18 @@ describe('typed clients', () => {
 
   it('the ts-rest client from the contract calls every route with typed results', async () => {
     const client = initClient(contract, { baseUrl: stack.url, baseHeaders: { authorization: `Bearer ${API_KEY}` } });
-    const models = await client.listModels();
+    const models = await client.models.listModels();
     assert.equal(models.status, 200);
     if (models.status === 200) assert.ok(models.body.data.length > 5);
-    const model = await client.retrieveModel({ params: { model: 'claude-4-opus' } });
+    const model = await client.models.retrieveModel({ params: { model: 'claude-4-opus' } });
     assert.equal(model.status, 200);
-    const missing = await client.retrieveModel({ params: { model: 'nope' } });
+    const missing = await client.models.retrieveModel({ params: { model: 'nope' } });
     assert.equal(missing.status, 404);
     if (missing.status === 404) assert.equal(missing.body.error.code, 'model_not_found');
-    const completion = await client.createChatCompletion({ body: { model: 'gpt-4', messages: [{ role: 'user', content: 'typed' }] } });
+    const completion = await client.chat.createChatCompletion({ body: { model: 'gpt-4', messages: [{ role: 'user', content: 'typed' }] } });
     assert.equal(completion.status, 200);
     if (completion.status === 200) assert.equal(completion.body.choices[0]!.message.role, 'assistant');
-    const health = await client.health();
+    const health = await client.ops.health();
     assert.equal(health.status, 200);
     if (health.status === 200) assert.equal(health.body.status, 'ok');
   });

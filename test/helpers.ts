@@ -46,7 +46,7 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
   let logText = '';
   sink.on('data', (chunk: Buffer) => (logText += chunk.toString()));
   const gateway = createGateway(parsed.config, createLogger(parsed.config.logLevel, sink));
-  const server = createAppServer(gateway.app).listen(0, '127.0.0.1');
+  const server = createAppServer(gateway.app, gateway.serverOptions).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -97,7 +97,7 @@ describe('HTTP surface against the simulator', () => {
       ['a tool message without tool_call_id', () => postChat(stack.url, { model: 'gpt-4', messages: [{ role: 'tool', content: 'x' }] }), 400, 'invalid_value', 'messages.0.tool_call_id'],
       ['a missing model', () => postChat(stack.url, { messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_value', 'model'],
       ['an unknown model', () => postChat(stack.url, { ...userMessage('x'), model: 'gpt-5-turbo' }), 404, 'model_not_found', 'model'],
-      ['an image URL that cannot be downloaded', () => postChat(stack.url, { model: 'gpt-4', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://127.0.0.1:1/a.png' } }] }] }), 400, 'image_download_failed', 'messages.0.content.0.image_url.url'],
+      ['an image URL into the private network', () => postChat(stack.url, { model: 'gpt-4', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://127.0.0.1:1/a.png' } }] }] }), 400, 'image_url_refused', 'messages.0.content.0.image_url.url'],
       ['an image that is not an image', () => postChat(stack.url, { model: 'gpt-4', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,aGVsbG8gd29ybGQ=' } }] }] }), 400, 'invalid_image', 'messages.0.content.0.image_url.url'],
       [
         'a JSON string instead of an object',

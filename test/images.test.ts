@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createImageLoader, imageFromDataUri, sniffImageType } from '../src/chat/images.js';
+import { ImageFetcher, imageFromDataUri, sniffImageType } from '../src/chat/images.js';
 
 import { PNG_1X1 } from './fixtures/images.js';
 const JPEG_HEAD = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]);
@@ -46,11 +46,14 @@ describe('image URLs', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => {
+  // The test server is on loopback, which only IMAGE_URL_ALLOW_PRIVATE lets a download reach.
+  const fetcher = new ImageFetcher({ maxBytes: 4096, timeoutMs: 300, maxPerRequest: 10, maxTotalBytes: 1 << 20, allowPrivate: true });
+  after(async () => {
     server.closeAllConnections();
     server.close();
+    await fetcher.close();
   });
-  const load = createImageLoader({ maxBytes: 4096, timeoutMs: 300 });
+  const load = (target: string, param: string) => fetcher.forRequest(new AbortController().signal)(target, param);
 
   it('are downloaded and checked', async () => {
     assert.deepEqual(await load(`${url}/pic.png`, 'p'), { mediaType: 'image/png', data: PNG_1X1 });

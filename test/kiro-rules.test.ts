@@ -14,7 +14,7 @@ import {
   type Turn,
 } from '../src/kiro/request.js';
 import { ToolNameMap } from '../src/kiro/tool-names.js';
-import { toChatRequest } from '../src/openai/request.js';
+import { toChatRequest } from '../src/faces/openai-chat/request.js';
 import { findViolation } from '../src/simulator/strict.js';
 import { PNG_1X1 } from './fixtures/images.js';
 

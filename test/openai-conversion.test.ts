@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { ChatCompletionRequestSchema } from '../contract/index.js';
 import type { ChatEvent } from '../src/chat/types.js';
 import { KIRO_MODELS } from '../src/kiro/models.js';
-import { toChatRequest, toNeutralMessages } from '../src/openai/request.js';
+import { toChatRequest, toNeutralMessages } from '../src/faces/openai-chat/request.js';
 import type { ChatCompletionChunk } from '../contract/index.js';
-import { collectCompletion, SseChunkEncoder } from '../src/openai/response.js';
+import { collectCompletion, SseChunkEncoder } from '../src/faces/openai-chat/response.js';
 
 const sonnet = KIRO_MODELS[0]!;
 const noImages = async () => {

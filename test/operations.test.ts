@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
 import { request } from 'undici';
+import { openaiErrors } from '../src/faces/openai-envelope.js';
+import { useFaceErrors } from '../src/http/errors.js';
 import { requestsPerWindow } from '../src/http/limits.js';
 import { BatchedWriter } from '../src/logger.js';
 import { KiroSimulator } from '../src/simulator/server.js';
@@ -48,6 +50,7 @@ describe('protection', () => {
 
   it('the request limiter recovers when its window passes', async () => {
     const app = express();
+    app.use(useFaceErrors([], openaiErrors));
     app.use(requestsPerWindow(2, 400));
     app.get('/', (_req, res) => res.json({ ok: true }));
     const server = app.listen(0, '127.0.0.1');

@@ -1,7 +1,8 @@
-/** Neutral error kinds; each surface maps them to its own envelope. */
+/** Neutral error kinds; each face maps them to its own envelope. */
 export type ErrorKind =
   | 'invalid_request'
   | 'authentication'
+  | 'permission'
   | 'not_found'
   | 'payload_too_large'
   | 'context_length'
@@ -17,6 +18,7 @@ const STATUS: Record<ErrorKind, number> = {
   invalid_request: 400,
   context_length: 400,
   authentication: 401,
+  permission: 403,
   not_found: 404,
   payload_too_large: 413,
   rate_limit: 429,
@@ -34,6 +36,8 @@ export interface GatewayErrorOptions {
   /** Seconds, for 429/503. */
   retryAfter?: number;
   status?: number;
+  /** The methods a 405 allows. */
+  allow?: string;
   cause?: unknown;
 }
 
@@ -44,6 +48,7 @@ export class GatewayError extends Error {
   readonly code: string | null;
   readonly param: string | null;
   readonly retryAfter: number | undefined;
+  readonly allow: string | undefined;
 
   constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -53,6 +58,7 @@ export class GatewayError extends Error {
     this.code = options.code ?? null;
     this.param = options.param ?? null;
     this.retryAfter = options.retryAfter;
+    this.allow = options.allow;
   }
 }
 

@@ -1,28 +1,31 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { ZodError, ZodIssue } from 'zod';
-import type { ErrorResponse } from '../../contract/index.js';
-import { GatewayError, isGatewayError, type ErrorKind } from '../chat/errors.js';
+import { GatewayError, isGatewayError } from '../chat/errors.js';
 import type { Logger } from '../logger.js';
 
-// Every error the gateway answers goes through this file, so every one has OpenAI's envelope.
+// Every error the gateway answers goes through here. The envelope is the face's: each face says
+// how a GatewayError looks in its API (status, JSON body, in-band stream event), and the request's
+// face is known from its path before anything else runs.
 
-const OPENAI_TYPE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error',
-  context_length: 'invalid_request_error',
-  authentication: 'invalid_request_error',
-  not_found: 'invalid_request_error',
-  payload_too_large: 'invalid_request_error',
-  rate_limit: 'rate_limit_error',
-  quota: 'insufficient_quota',
-  upstream: 'upstream_error',
-  upstream_auth: 'upstream_error',
-  unavailable: 'service_unavailable_error',
-  timeout: 'timeout_error',
-  server: 'server_error',
-};
+/** How one face renders errors. */
+export interface FaceErrors {
+  /** The HTTP status of `error` in this face's API. */
+  status(error: GatewayError): number;
+  /** The JSON error body. */
+  body(error: GatewayError): unknown;
+  /** The server-sent event(s) that report `error` once a stream has started. */
+  streamEvent(error: GatewayError): string;
+}
 
-export function toErrorResponse(error: GatewayError): ErrorResponse {
-  return { error: { message: error.message, type: OPENAI_TYPE[error.kind], param: error.param, code: error.code } };
+/** The face errors of a request, set by `useFaceErrors` from its path. */
+export const faceErrorsOf = (res: Response): FaceErrors => res.locals.faceErrors as FaceErrors;
+
+/** Picks each request's error envelope from its path (first match wins; the last entry is the fallback). */
+export function useFaceErrors(faces: readonly { matches: (path: string) => boolean; errors: FaceErrors }[], fallback: FaceErrors): RequestHandler {
+  return (req, res, next) => {
+    res.locals.faceErrors = faces.find((face) => face.matches(req.path))?.errors ?? fallback;
+    next();
+  };
 }
 
 /** Anything thrown → a GatewayError fit for a client. Unexpected errors are logged, never shown. */
@@ -33,9 +36,11 @@ export function asGatewayError(error: unknown, logger: Logger): GatewayError {
 }
 
 export function sendError(res: Response, error: GatewayError): void {
+  const errors = faceErrorsOf(res);
   res.locals.errorCode = error.code ?? error.kind;
   if (error.retryAfter !== undefined) res.setHeader('retry-after', String(error.retryAfter));
-  res.status(error.status).json(toErrorResponse(error));
+  if (error.allow) res.setHeader('allow', error.allow);
+  res.status(errors.status(error)).json(errors.body(error));
 }
 
 /** The most specific zod issue: union failures name the branch that came closest. */
@@ -53,42 +58,46 @@ export function validationError(zodError: ZodError, where: 'body' | 'query' | 'p
   return new GatewayError('invalid_request', `Invalid ${label}: ${issue.message}`, { param, code: 'invalid_value' });
 }
 
-export const notFoundHandler: RequestHandler = (req, res) => {
-  sendError(
-    res,
-    new GatewayError('not_found', `Unknown route: ${req.method} ${req.path}. This gateway serves /v1/chat/completions, /v1/models, /health and /docs.`, {
-      code: 'unknown_url',
-    }),
-  );
-};
+/** What a path looks like in a message or a log line: short, printable. */
+export const printablePath = (path: string): string => path.replace(/[^\x21-\x7e]/g, '?').slice(0, 200);
+
+export function notFoundHandler(served: string): RequestHandler {
+  return (req, res) => {
+    res.locals.unmatched = true;
+    sendError(res, new GatewayError('not_found', `Unknown route: ${req.method} ${printablePath(req.path)}. This gateway serves ${served}.`, { code: 'unknown_url' }));
+  };
+}
 
 const isClientHttpError = (error: unknown): boolean => {
   const status = (error as { status?: unknown; statusCode?: unknown })?.status ?? (error as { statusCode?: unknown })?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 500;
 };
 
-/** Express's last handler: body-parser failures and anything a route threw. */
+/** A body-parser style failure (ours mirrors its types) → the GatewayError a client should see. */
+export function bodyError(error: unknown): GatewayError | undefined {
+  const type = (error as { type?: string })?.type;
+  if (type === 'entity.parse.failed') return new GatewayError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`, { code: 'invalid_json' });
+  if (type === 'entity.too.large') {
+    const limit = (error as { limit?: number }).limit;
+    return new GatewayError('payload_too_large', `The request body is larger than the gateway's limit${limit ? ` of ${limit} bytes` : ''} (BODY_LIMIT).`, { code: 'request_too_large' });
+  }
+  if (type === 'entity.too.deep') return new GatewayError('invalid_request', (error as Error).message, { code: 'too_deeply_nested' });
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new GatewayError('invalid_request', (error as Error).message, { code: 'unsupported_encoding' });
+  if (type === 'request.timeout') return new GatewayError('timeout', (error as Error).message, { code: 'request_timeout', status: 408 });
+  return undefined;
+}
+
+/** Express's last handler: body failures and anything a route threw. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
-    const type = (error as { type?: string })?.type;
-    if (type === 'entity.parse.failed') {
-      sendError(res, new GatewayError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`, { code: 'invalid_json' }));
-    } else if (type === 'entity.too.large') {
-      const limit = (error as { limit?: number }).limit;
-      sendError(
-        res,
-        new GatewayError('payload_too_large', `The request body is larger than the gateway's limit${limit ? ` of ${limit} bytes` : ''} (BODY_LIMIT).`, {
-          code: 'request_too_large',
-        }),
-      );
-    } else if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      sendError(res, new GatewayError('invalid_request', (error as Error).message, { code: 'unsupported_encoding' }));
-    } else if (!isGatewayError(error) && isClientHttpError(error)) {
-      // Express and body-parser flag the client's own mistakes (e.g. a malformed %-escape in the path).
+    const known = bodyError(error);
+    if (known) sendError(res, known);
+    else if (!isGatewayError(error) && isClientHttpError(error)) {
+      // Express flags the client's own mistakes (e.g. a malformed %-escape in the path).
       sendError(res, new GatewayError('invalid_request', `Bad request: ${(error as Error).message}`, { code: 'bad_request' }));
     } else {
       sendError(res, asGatewayError(error, logger));

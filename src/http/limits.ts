@@ -1,17 +1,12 @@
-import { createHash } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { GatewayError } from '../chat/errors.js';
-import { presentedKey } from './auth.js';
 import { sendError } from './errors.js';
 
-/** Limits are per API key; the key itself is never kept, only a hash of it (the address when auth is off). */
-const clientKey = (req: Request): string => {
-  const key = presentedKey(req.headers);
-  return key ? createHash('sha256').update(key).digest('hex').slice(0, 16) : `ip:${req.socket.remoteAddress ?? 'unknown'}`;
-};
+/** The client a request counts against: set by authenticate() (a key's hash, or the address when auth is off). */
+const clientOf = (req: Request): string => ((req.res as Response | undefined)?.locals.client as string | undefined) ?? `ip:${req.socket.remoteAddress ?? 'unknown'}`;
 
-/** At most `perMinute` requests per key and minute; over that, 429 with retry-after in OpenAI's shape. */
+/** At most `perMinute` requests per client and minute; over that, 429 with retry-after in the face's shape. */
 export const requestsPerMinute = (perMinute: number): RequestHandler => requestsPerWindow(perMinute, 60_000);
 
 export function requestsPerWindow(limit: number, windowMs: number): RequestHandler {
@@ -21,7 +16,7 @@ export function requestsPerWindow(limit: number, windowMs: number): RequestHandl
     limit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    keyGenerator: clientKey,
+    keyGenerator: clientOf,
     validate: false,
     handler: (req, res) => {
       const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
@@ -31,12 +26,12 @@ export function requestsPerWindow(limit: number, windowMs: number): RequestHandl
   });
 }
 
-/** At most `max` open streams per key; the next one gets 429 until one ends. */
+/** At most `max` open streams per client; the next one gets 429 until one ends. */
 export function concurrentStreams(max: number): RequestHandler {
   const open = new Map<string, number>();
   return (req, res, next) => {
     if ((req.body as { stream?: unknown } | undefined)?.stream !== true) return next();
-    const key = clientKey(req);
+    const key = clientOf(req);
     const count = open.get(key) ?? 0;
     if (count >= max) {
       sendError(res, new GatewayError('rate_limit', `Too many open streams: at most ${max} at once for this API key (MAX_CONCURRENT_STREAMS).`, { code: 'concurrency_limit_exceeded', retryAfter: 1 }));

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import onHeaders from 'on-headers';
+import { GatewayError } from '../chat/errors.js';
 import { RequestTrace } from '../chat/trace.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { printablePath } from './errors.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const QUIET = /^\/(health|healthz|metrics|docs|openapi\.json)/;
+const QUIET = /^\/(health|healthz|ready|metrics|docs|openapi\.json)/;
 
 export const traceOf = (res: Response): RequestTrace => res.locals.trace as RequestTrace;
 
@@ -64,6 +66,8 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
         request_id: requestId,
         method: req.method,
         route,
+        // Which route a client looked for, when it matched none.
+        ...(route === 'unmatched' && { path: printablePath(path) }),
         status: res.statusCode,
         duration_ms: round(trace.elapsedMs()),
         overhead_ms: round(trace.overheadMs()),
@@ -85,3 +89,20 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/**
+ * Aborted when the client goes away before its answer is complete (once per request, however many
+ * ask): whatever works for the request — image downloads, the upstream call — listens to it.
+ */
+export function clientSignal(res: Response): AbortSignal {
+  let controller = res.locals.clientGone as AbortController | undefined;
+  if (!controller) {
+    const created = new AbortController();
+    controller = created;
+    res.locals.clientGone = created;
+    res.once('close', () => {
+      if (!res.writableFinished) created.abort(new GatewayError('invalid_request', 'The client closed the connection.', { code: 'client_closed' }));
+    });
+  }
+  return controller.signal;
+}

@@ -2,16 +2,17 @@ import { Readable } from 'node:stream';
 import type { Response } from 'express';
 
 export interface SseOptions {
-  /** Send a `: keep-alive` comment after this long without any other write. */
+  /** Send `keepAliveText` after this long without any other write. */
   keepAliveMs: number;
+  /** What keeps a silent stream alive: a comment (OpenAI), or a ping event (Anthropic). */
+  keepAliveText: string;
   /** Send the headers at once, instead of with the first piece (when that may take a while). */
   headersFirst: boolean;
-  /** Turns an error thrown by `sseText` into the JSON of one in-band `data:` event. */
-  errorEvent: (error: unknown) => unknown;
+  /** Written after the last piece when the stream ended well (OpenAI's `data: [DONE]`), or nothing. */
+  endText: string;
+  /** Turns an error thrown by `sseText` into the face's in-band error event(s). */
+  errorEvent: (error: unknown) => string;
 }
-
-const DONE = 'data: [DONE]\n\n';
-const KEEP_ALIVE = ': keep-alive\n\n';
 
 /**
  * The body ts-rest gets for a stream. ts-rest sends a Stream body with `body.pipe(res)`; instead
@@ -30,16 +31,16 @@ class DirectSseBody extends Readable {
 }
 
 /**
- * Streams `sseText` (ready `data: …\n\n` events) to `res` as server-sent events. Each piece leaves
- * as soon as it is produced, in one write; a slow client pauses the producer (backpressure). After
- * the last piece comes `data: [DONE]`; an error becomes one in-band `data: {"error":…}` event. A
- * silent stream gets `: keep-alive` comments. If the client goes away, `onClientClose` runs (to
- * abort the upstream) and nothing more is written.
+ * Streams `sseText` (ready server-sent event text) to `res`. Each piece leaves as soon as it is
+ * produced, in one write; a slow client pauses the producer (backpressure). After the last piece
+ * comes `endText`; an error becomes the face's in-band error event. A silent stream gets
+ * keep-alives. If the client goes away, `onClientClose` runs (to abort the upstream) and nothing
+ * more is written. A client that asked for `Connection: close` gets it after the stream.
  */
 export function sseBody(res: Response, sseText: AsyncIterable<string>, options: SseOptions, onClientClose: () => void): Readable {
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
-  res.setHeader('connection', 'keep-alive');
+  if (!/\bclose\b/i.test(String(res.req.headers.connection ?? ''))) res.setHeader('connection', 'keep-alive');
   res.setHeader('x-accel-buffering', 'no');
 
   let closed = false;
@@ -60,7 +61,7 @@ export function sseBody(res: Response, sseText: AsyncIterable<string>, options: 
     if (options.headersFirst) res.flushHeaders();
     lastWrite = performance.now();
     const keepAlive = setInterval(() => {
-      if (!closed && performance.now() - lastWrite >= options.keepAliveMs) void write(KEEP_ALIVE);
+      if (!closed && performance.now() - lastWrite >= options.keepAliveMs) void write(options.keepAliveText);
     }, Math.max(10, Math.floor(options.keepAliveMs / 2)));
     keepAlive.unref();
     res.once('close', () => {
@@ -73,9 +74,9 @@ export function sseBody(res: Response, sseText: AsyncIterable<string>, options: 
         if (closed) break;
         await write(text);
       }
-      if (!closed) await write(DONE);
+      if (!closed && options.endText) await write(options.endText);
     } catch (error) {
-      if (!closed) await write(`data: ${JSON.stringify(options.errorEvent(error))}\n\n`).catch(() => undefined);
+      if (!closed) await write(options.errorEvent(error)).catch(() => undefined);
     } finally {
       clearInterval(keepAlive);
       if (!closed) res.end();

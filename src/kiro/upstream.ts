@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, TaskCancelledError, type CircuitBreakerPolicy, type IBackoff, type IBackoffFactory, type IRetryBackoffContext, type RetryPolicy } from 'cockatiel';
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
 import { countTokensCached } from '../chat/tokens.js';
@@ -16,10 +16,6 @@ import { buildKiroRequest, kiroPromptParts, withProfileArn, type BuiltKiroReques
 export interface ResilienceOptions {
   /** Give up (and maybe retry) when Kiro has not started answering in this long. */
   firstTokenTimeoutMs: number;
-  /** Extra attempts after a retryable failure (429, 5xx, network, timeout), before anything reached the client. */
-  retries: number;
-  /** Longest wait before a retry; a longer retry-after is passed on to the client instead. */
-  retryMaxWaitMs: number;
   /** Consecutive failures (5xx, network, timeouts) that open an account's circuit… */
   breakerThreshold: number;
   /** …and how long it stays open before one trial request. */
@@ -40,48 +36,17 @@ type ResponseBody = Dispatcher.ResponseData['body'];
 type Rejection = { kind: 'rejected'; error: GatewayError };
 type Accepted = { kind: 'events'; events: AsyncIterable<EventBatch> };
 
-/** Failures worth another attempt: transient, and nothing has reached the client yet. */
-function retryable(maxWaitMs: number) {
-  return (error: Error): boolean => {
-    if (!isGatewayError(error)) return false;
-    if (error.kind === 'rate_limit') return (error.retryAfter ?? 0) * 1000 <= maxWaitMs;
-    if (error.kind === 'timeout') return true;
-    if (error.kind === 'upstream') return error.code !== 'tool_input_truncated';
-    return error.code === 'upstream_overloaded' || error.code === 'upstream_unavailable';
-  };
-}
-
-type RetryContext = IRetryBackoffContext<unknown>;
-
-/** Exponential backoff with jitter that also waits at least the upstream's retry-after. */
-class RetryAfterBackoff implements IBackoffFactory<RetryContext> {
-  constructor(
-    private readonly inner: IBackoffFactory<RetryContext>,
-    private readonly maxWaitMs: number,
-  ) {}
-
-  next(context: RetryContext): IBackoff<RetryContext> {
-    const inner = this.inner.next(context);
-    const error = 'error' in context.result ? context.result.error : undefined;
-    const retryAfterMs = isGatewayError(error) && error.retryAfter !== undefined ? error.retryAfter * 1000 : 0;
-    return { duration: Math.min(this.maxWaitMs, Math.max(inner.duration, retryAfterMs)), next: (c) => new RetryAfterBackoff(inner, this.maxWaitMs).next(c) };
-  }
-}
-
 /** The Kiro adapter: neutral request → generateAssistantResponse → neutral events. */
 export class KiroUpstream implements ChatUpstream {
   readonly name = 'kiro';
   readonly models: readonly ModelInfo[] = KIRO_MODELS;
   private readonly url: string;
-  private readonly retryPolicy: RetryPolicy;
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
+  /** A retried request is built for Kiro once. */
+  private readonly built = new WeakMap<ChatRequest, BuiltKiroRequest>();
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/generateAssistantResponse`;
-    this.retryPolicy = retry(handleWhen(retryable(options.retryMaxWaitMs)), {
-      maxAttempts: options.retries,
-      backoff: new RetryAfterBackoff(new ExponentialBackoff<RetryContext>({ initialDelay: 200, maxDelay: options.retryMaxWaitMs }), options.retryMaxWaitMs),
-    });
   }
 
   credentialStatus(): CredentialStatus {
@@ -93,20 +58,17 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   /**
-   * Resolves once Kiro has sent the first event of its answer, so every failure before that —
-   * refused, throttled, broken, silent — can still be retried or answered as a plain HTTP error.
+   * One attempt, over as many accounts as it takes. Resolves once Kiro has sent the first event of
+   * its answer, so every failure before that — refused, throttled, broken, silent — can still be
+   * retried or answered as a plain HTTP error.
    */
   async stream(chatRequest: ChatRequest, signal: AbortSignal, trace = new RequestTrace()): Promise<AsyncIterable<EventBatch>> {
-    const built = buildKiroRequest(chatRequest, { conversationId: randomUUID() });
-    try {
-      return await this.retryPolicy.execute(() => {
-        trace.attempts++;
-        return this.withAccounts(chatRequest, built, signal, trace);
-      }, signal);
-    } catch (error) {
-      if (error instanceof TaskCancelledError || signal.aborted) throw signal.reason ?? error;
-      throw error;
+    let built = this.built.get(chatRequest);
+    if (!built) {
+      built = buildKiroRequest(chatRequest, { conversationId: randomUUID() });
+      this.built.set(chatRequest, built);
     }
+    return this.withAccounts(chatRequest, built, signal, trace);
   }
 
   /**

@@ -63,3 +63,12 @@ export const HealthSchema = extendApi(
   },
 );
 export type Health = z.infer<typeof HealthSchema>;
+
+export const ReadySchema = extendApi(
+  z.object({
+    ready: z.boolean().describe('Whether a chat request can be served now.'),
+    problem: z.string().nullable().describe('Why not, when not ready.'),
+  }),
+  { title: 'ReadyResponse', example: { ready: true, problem: null } },
+);
+export type Ready = z.infer<typeof ReadySchema>;

@@ -1,7 +1,7 @@
-import type { ChatCompletionRequest, ChatMessage as OpenAIMessage } from '../../contract/index.js';
-import { GatewayError } from '../chat/errors.js';
-import { imageFromDataUri, type ImageLoader } from '../chat/images.js';
-import type { ChatMessage, ChatRequest, ContentPart, ModelInfo, TextPart, ToolChoice } from '../chat/types.js';
+import type { ChatCompletionRequest, ChatMessage as OpenAIMessage } from '../../../contract/index.js';
+import { GatewayError } from '../../chat/errors.js';
+import { imageFromDataUri, type ImageLoader } from '../../chat/images.js';
+import type { ChatMessage, ChatRequest, ContentPart, ModelInfo, TextPart, ToolChoice } from '../../chat/types.js';
 
 type Part = Exclude<Extract<OpenAIMessage, { role: 'user' }>['content'], string>[number];
 

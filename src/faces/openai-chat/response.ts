@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletion, ChatCompletionChunk, Usage as OpenAIUsage } from '../../contract/index.js';
-import type { EventBatch, Usage } from '../chat/types.js';
+import type { ChatCompletion, ChatCompletionChunk, Usage as OpenAIUsage } from '../../../contract/index.js';
+import type { EventBatch, Usage } from '../../chat/types.js';
+import type { SseEncoder } from '../../orchestrator/answer.js';
 
 // Neutral events → OpenAI chunks (as SSE text), and the same events folded into one
 // chat.completion. One mapping, two outputs, so streamed and non-streamed answers never disagree.
@@ -30,7 +31,9 @@ const DELTA_TAIL = '},"logprobs":null,"finish_reason":null}]}\n\n';
  * The envelope of every chunk is built once per answer; only the delta is serialised per chunk,
  * because this runs for every chunk of every stream.
  */
-export class SseChunkEncoder {
+export class SseChunkEncoder implements SseEncoder {
+  readonly keepAlive = ': keep-alive\n\n';
+  readonly end = 'data: [DONE]\n\n';
   private readonly head: string;
   private readonly usageHead: string;
   private readonly contentHead: string;
@@ -84,13 +87,12 @@ export class SseChunkEncoder {
 }
 
 /** Fold a whole event stream into one chat.completion. */
-export async function collectCompletion(batches: AsyncIterable<EventBatch>, id: string, model: string, created: number, onBatch?: (batch: EventBatch) => void): Promise<ChatCompletion> {
+export async function collectCompletion(batches: AsyncIterable<EventBatch>, id: string, model: string, created: number): Promise<ChatCompletion> {
   let content = '';
   let reasoning = '';
   const calls: { id: string; name: string; arguments: string }[] = [];
   let finish: Extract<EventBatch[number], { type: 'finish' }> | undefined;
   for await (const batch of batches) {
-    onBatch?.(batch);
     for (const event of batch) {
       switch (event.type) {
         case 'text':
