@@ -8,24 +8,24 @@ import type { KiroFrame } from '../src/kiro/wire.js';
 const event = (eventType: string, payload: Record<string, unknown>): KiroFrame => ({ messageType: 'event', eventType, exceptionType: undefined, errorCode: undefined, payload });
 const exception = (exceptionType: string, message = ''): KiroFrame => ({ messageType: 'exception', eventType: undefined, exceptionType, errorCode: undefined, payload: { message } });
 
-function run(frames: KiroFrame[], options: Partial<TranslatorOptions> = {}): ChatEvent[] {
-  const t = new KiroEventTranslator({ promptTokens: () => 7, ...options });
+async function run(frames: KiroFrame[], options: Partial<TranslatorOptions> = {}): Promise<ChatEvent[]> {
+  const t = new KiroEventTranslator({ promptTokens: async () => 7, ...options });
   const out: ChatEvent[] = [];
   for (const frame of frames) {
     out.push(...t.translate(frame));
-    if (t.finished) return out;
+    if (t.finished) break;
   }
-  return [...out, ...t.finish()];
+  return [...out, ...(await t.finish())];
 }
 
 describe('Kiro events → neutral events', () => {
-  it('passes text deltas through, keeping a delta that repeats the previous one', () => {
-    const out = run([event('assistantResponseEvent', { content: '66' }), event('assistantResponseEvent', { content: '66' }), event('assistantResponseEvent', { content: '66' })]);
+  it('passes text deltas through, keeping a delta that repeats the previous one', async () => {
+    const out = await run([event('assistantResponseEvent', { content: '66' }), event('assistantResponseEvent', { content: '66' }), event('assistantResponseEvent', { content: '66' })]);
     assert.deepEqual(out.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text).join(''), '666666');
   });
 
-  it('skips follow-up prompt payloads and ignores metering/context usage below 100 %', () => {
-    const out = run([
+  it('skips follow-up prompt payloads and ignores metering/context usage below 100 %', async () => {
+    const out = await run([
       event('assistantResponseEvent', { content: 'Hi' }),
       event('assistantResponseEvent', { content: 'Suggest', followupPrompt: { content: 'x' } }),
       event('meteringEvent', { usage: 0.01 }),
@@ -35,24 +35,24 @@ describe('Kiro events → neutral events', () => {
     assert.deepEqual(out.at(-1), { type: 'finish', reason: 'stop', usage: { promptTokens: 7, completionTokens: countTokens('Hi'), reasoningTokens: 0 } });
   });
 
-  it('ends with finish_reason length on ContentLengthExceededException, keeping the text so far', () => {
-    const out = run([event('assistantResponseEvent', { content: 'partial' }), exception('ContentLengthExceededException'), event('assistantResponseEvent', { content: 'never' })]);
+  it('ends with finish_reason length on ContentLengthExceededException, keeping the text so far', async () => {
+    const out = await run([event('assistantResponseEvent', { content: 'partial' }), exception('ContentLengthExceededException'), event('assistantResponseEvent', { content: 'never' })]);
     assert.deepEqual(out.map((e) => e.type), ['text', 'finish']);
     assert.equal((out[1] as { reason: string }).reason, 'length');
   });
 
-  it('reports length when the context is full (contextUsagePercentage ≥ 100)', () => {
-    const out = run([event('assistantResponseEvent', { content: 'x' }), event('contextUsageEvent', { contextUsagePercentage: 100 })]);
+  it('reports length when the context is full (contextUsagePercentage ≥ 100)', async () => {
+    const out = await run([event('assistantResponseEvent', { content: 'x' }), event('contextUsageEvent', { contextUsagePercentage: 100 })]);
     assert.equal((out.at(-1) as { reason: string }).reason, 'length');
   });
 
-  it('throws an upstream error for other exception frames, naming them', () => {
-    assert.throws(() => run([exception('InternalServerException', 'boom')]), /InternalServerException: boom/);
-    assert.throws(() => run([exception('ThrottlingException')]), (e: Error & { kind?: string }) => e.kind === 'rate_limit');
+  it('throws an upstream error for other exception frames, naming them', async () => {
+    await assert.rejects(run([exception('InternalServerException', 'boom')]), /InternalServerException: boom/);
+    await assert.rejects(run([exception('ThrottlingException')]), (e: Error & { kind?: string }) => e.kind === 'rate_limit');
   });
 
-  it('assembles tool calls by toolUseId, streaming each fragment, indices 0, 1, …', () => {
-    const out = run([
+  it('assembles tool calls by toolUseId, streaming each fragment, indices 0, 1, …', async () => {
+    const out = await run([
       event('assistantResponseEvent', { content: 'Checking.' }),
       event('toolUseEvent', { name: 'get_weather', toolUseId: 'a', input: '{"ci' }),
       event('toolUseEvent', { name: 'get_weather', toolUseId: 'a', input: 'ty":"Paris"}' }),
@@ -73,8 +73,8 @@ describe('Kiro events → neutral events', () => {
     assert.equal((out.at(-1) as { reason: string }).reason, 'tool_calls');
   });
 
-  it('accepts an object input and closes a tool that never got stop:true at end of stream', () => {
-    const out = run([event('toolUseEvent', { name: 'f', toolUseId: 'x', input: { a: 1 } })]);
+  it('accepts an object input and closes a tool that never got stop:true at end of stream', async () => {
+    const out = await run([event('toolUseEvent', { name: 'f', toolUseId: 'x', input: { a: 1 } })]);
     assert.deepEqual(out.slice(0, 3), [
       { type: 'tool_call_start', index: 0, id: 'x', name: 'f' },
       { type: 'tool_call_delta', index: 0, argumentsDelta: '{"a":1}' },
@@ -82,15 +82,15 @@ describe('Kiro events → neutral events', () => {
     ]);
   });
 
-  it('fails clearly when a tool input is cut off (not valid JSON)', () => {
-    assert.throws(
-      () => run([event('toolUseEvent', { name: 'write', toolUseId: 'w', input: '{"content":"abc' }), event('toolUseEvent', { name: 'write', toolUseId: 'w', stop: true })]),
+  it('fails clearly when a tool input is cut off (not valid JSON)', async () => {
+    await assert.rejects(
+      run([event('toolUseEvent', { name: 'write', toolUseId: 'w', input: '{"content":"abc' }), event('toolUseEvent', { name: 'write', toolUseId: 'w', stop: true })]),
       (e: Error & { code?: string }) => e.code === 'tool_input_truncated' && /truncated/.test(e.message),
     );
   });
 
-  it('maps reasoning events to reasoning deltas and counts them as completion tokens', () => {
-    const out = run([event('reasoningContentEvent', { text: 'think think' }), event('assistantResponseEvent', { content: 'Answer' })]);
+  it('maps reasoning events to reasoning deltas and counts them as completion tokens', async () => {
+    const out = await run([event('reasoningContentEvent', { text: 'think think' }), event('assistantResponseEvent', { content: 'Answer' })]);
     assert.deepEqual(out.slice(0, 2), [{ type: 'reasoning', text: 'think think' }, { type: 'text', text: 'Answer' }]);
     const finish = out.at(-1) as Extract<ChatEvent, { type: 'finish' }>;
     assert.equal(finish.usage.reasoningTokens, countTokens('think think'));

@@ -239,7 +239,8 @@ describe('resilience', () => {
 
   it('the circuit breaker opens after consecutive failures, fails fast, then closes after a good trial', async () => {
     await withStack({ BREAKER_THRESHOLD: '2', BREAKER_COOLDOWN_MS: '300' }, async (stack) => {
-      stack.sim.enqueue({ status: 500 }, { status: 500 });
+      // 502s say Kiro itself is unwell (a plain 500 is taken as the request's own doing).
+      stack.sim.enqueue({ status: 502 }, { status: 502 });
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 502);
       assert.equal((await postChat(stack.url, userMessage('x'))).status, 502);
       const open = await postChat(stack.url, userMessage('x'));

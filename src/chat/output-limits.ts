@@ -10,10 +10,15 @@ export interface OutputLimits {
 
 export type LimitHit = 'stop' | 'length';
 
+/** A tail longer than this is set aside even without a word boundary (see RunningTokenCount). */
+const MAX_TAIL = 4096;
+
 /**
  * Counts the tokens of a growing text without re-encoding all of it on every delta. BPE never
  * merges across a space that starts a word, so the text before the last such space is counted
- * once and set aside; only the short tail after it is re-encoded.
+ * once and set aside; only the short tail after it is re-encoded. A tail that grows past MAX_TAIL
+ * without such a space (one enormous word) is set aside as it is, so each delta costs at most that
+ * much counting: the running count may then differ from the exact one by a token per 4 KB.
  */
 class RunningTokenCount {
   private committed = 0;
@@ -25,11 +30,16 @@ class RunningTokenCount {
   }
 
   add(text: string): void {
+    const start = this.tail.length;
     this.tail += text;
-    const boundary = this.tail.search(/ \S[^ ]*$/);
-    if (boundary > 0) {
+    // Only the new text can hold the last word boundary; the old tail had none.
+    const boundary = this.tail.lastIndexOf(' ', this.tail.length - 2);
+    if (boundary > 0 && boundary >= start - 1 && /\S/.test(this.tail[boundary + 1]!)) {
       this.committed += countTokens(this.tail.slice(0, boundary));
       this.tail = this.tail.slice(boundary);
+    } else if (this.tail.length > MAX_TAIL) {
+      this.committed += countTokens(this.tail);
+      this.tail = '';
     }
   }
 

@@ -12,6 +12,8 @@ export class RequestTrace {
   account: string | undefined;
   /** Upstream attempts (1 = no retry). */
   attempts = 0;
+  /** Accounts whose circuit breaker this request already counted a failure against (once per request). */
+  readonly breakerCharged = new Set<string>();
   upstreamMs = 0;
   firstTokenAt: number | undefined;
   usage: Usage | undefined;

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../chat/errors.js';
 import type { Logger } from '../logger.js';
-import { listProfileArn, RefreshError, refreshIdc, refreshSocial, type RefreshedTokens } from './refresh.js';
+import { lookUpProfile, RefreshError, refreshIdc, refreshSocial, type RefreshedTokens } from './refresh.js';
 import { fingerprint, normaliseAuthMethod, readRegistration, readTokenFile, writeTokenFile, type KiroTokenFile } from './token-file.js';
 import type { AccountHealth, KiroCredentials } from './types.js';
 
@@ -36,6 +36,7 @@ interface TokenState {
 }
 
 const RELOGIN_FIX = 'Log in to the Kiro IDE again; ki2api picks the new login up from the token file by itself.';
+const PROFILE_FIX = 'Set KIRO_PROFILE_ARN (arn:aws:codewhisperer:<region>:<account>:profile/<id>, shown in the Kiro IDE) if Kiro asks for one.';
 const REFRESH_ATTEMPTS = 3;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -58,6 +59,9 @@ export class KiroAccount {
   private cooldownReason: string | undefined;
   private refreshing: Promise<KiroCredentials> | undefined;
   private profileLookup: Promise<void> | undefined;
+  /** Why the IdC profile lookup gave no ARN (none found, or failed), for /health. */
+  private profileProblem: string | undefined;
+  private profileRetryAt = 0;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -114,20 +118,26 @@ export class KiroAccount {
     this.reloadIfChanged();
     this.assertUsable();
     const token = this.token!;
-    if (!token.accessToken || (token.refreshToken && token.expiresAt !== undefined && token.expiresAt - this.now() <= this.options.refreshMarginMs)) {
-      return this.refresh(false);
-    }
+    if (!token.accessToken || (token.refreshToken && this.expiresSoon(token))) return this.refresh();
     return this.withProfile();
   }
 
   /**
-   * Refresh (single-flight). `force`: Kiro rejected the current access token, so even a token that
-   * looks fresh must be replaced — unless the token file already holds a newer one.
+   * Refresh (single-flight). `rejected`: the access token Kiro just refused, so even a token that
+   * looks fresh must be replaced — unless the account already holds a newer one (a request that
+   * was sent with the old token and refused after another one's refresh finished needs no second
+   * refresh), or the token file does.
    */
-  refresh(force: boolean): Promise<KiroCredentials> {
-    const rejected = force ? this.token?.accessToken : undefined;
-    this.refreshing ??= this.doRefresh(rejected).finally(() => (this.refreshing = undefined));
+  refresh(rejected?: string): Promise<KiroCredentials> {
+    if (this.refreshing) return this.refreshing;
+    const token = this.token;
+    if (rejected !== undefined && token?.accessToken && token.accessToken !== rejected && !this.dead && !this.expiresSoon(token)) return this.withProfile();
+    this.refreshing = this.doRefresh(rejected).finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  private expiresSoon(token: TokenState): boolean {
+    return token.expiresAt !== undefined && token.expiresAt - this.now() <= this.options.refreshMarginMs;
   }
 
   health(): AccountHealth {
@@ -142,6 +152,7 @@ export class KiroAccount {
     if (!this.token.refreshToken && this.token.expiresAt !== undefined && this.token.expiresAt <= this.now()) {
       return { ...base, state: 'unusable', cooldownUntil: null, problem: `the access token expired at ${expiresAt} and there is no refresh token`, fix: RELOGIN_FIX };
     }
+    if (this.profileProblem) return { ...base, state: 'healthy', cooldownUntil: null, problem: this.profileProblem, fix: PROFILE_FIX };
     return { ...base, state: 'healthy', cooldownUntil: null, problem: null, fix: null };
   }
 
@@ -160,9 +171,13 @@ export class KiroAccount {
     }
   }
 
-  /** File accounts: pick up what the IDE wrote, at most every 2 s (a stat, no read, when unchanged). */
+  /**
+   * File accounts: pick up what the IDE wrote, at most every 2 s (a stat, no read, when unchanged)
+   * — and at once after the file could not be read, which is usually a moment's trouble (the IDE
+   * mid-write, permissions being changed).
+   */
   private reloadIfChanged(): void {
-    if (this.from.kind !== 'file' || this.now() - this.checkedAt < 2000) return;
+    if (this.from.kind !== 'file' || (this.now() - this.checkedAt < 2000 && this.unusable === undefined)) return;
     this.load();
   }
 
@@ -176,11 +191,12 @@ export class KiroAccount {
       this.unusable = read.problem;
       return false;
     }
+    // Readable again: whatever made it unusable is over, even if the file itself did not change.
+    this.unusable = undefined;
     if (read.mtimeMs === this.mtimeMs && this.token) return false;
     this.mtimeMs = read.mtimeMs;
     const before = this.token;
     this.token = this.fromFile(read.token);
-    this.unusable = undefined;
     const changed = before?.refreshToken !== this.token.refreshToken || before?.accessToken !== this.token.accessToken;
     // A new login in the file brings a dead account back to life.
     if (changed && this.dead && before?.refreshToken !== this.token.refreshToken) this.dead = undefined;
@@ -305,14 +321,30 @@ export class KiroAccount {
     }
   }
 
-  /** IdC logins carry no profile ARN: ask Kiro for one (§1.3), once per login. */
+  /**
+   * IdC logins carry no profile ARN: ask Kiro for one (§1.3), once per login. A lookup that found
+   * none is final; one that failed (network, 403, …) is tried again a minute later, and until then
+   * /health says which of the two it was, and how to fix it.
+   */
   private async withProfile(): Promise<KiroCredentials> {
     const token = this.token!;
-    if (!this.options.profileArn && !token.profileArn && token.authMethod === 'idc' && token.accessToken) {
+    if (!this.options.profileArn && !token.profileArn && token.authMethod === 'idc' && token.accessToken && this.now() >= this.profileRetryAt) {
       const accessToken = token.accessToken;
-      this.profileLookup ??= listProfileArn(this.options.managementUrl, accessToken, this.options.dispatcher).then((arn) => {
-        if (arn) token.profileArn = arn;
-        else this.options.logger.warn({ account: this.fingerprint }, 'no profile ARN found for this IdC login (ListAvailableProfiles); set KIRO_PROFILE_ARN if Kiro asks for one');
+      this.profileLookup ??= lookUpProfile(this.options.managementUrl, accessToken, this.options.dispatcher).then((result) => {
+        if (result.kind === 'found') {
+          token.profileArn = result.arn;
+          this.profileProblem = undefined;
+          return;
+        }
+        this.profileProblem =
+          result.kind === 'none'
+            ? 'Kiro lists no profile for this IdC login (ListAvailableProfiles found none); requests go without a profile ARN'
+            : `looking up this IdC login's profile failed: ${result.why}; requests go without a profile ARN until it succeeds`;
+        this.options.logger.warn({ account: this.fingerprint }, `${this.profileProblem}. ${PROFILE_FIX}`);
+        if (result.kind === 'failed') {
+          this.profileRetryAt = this.now() + 60_000;
+          this.profileLookup = undefined;
+        }
       });
       await this.profileLookup;
     }

@@ -49,7 +49,7 @@ export class AccountPool implements CredentialProvider {
         const credentials = await account.credentials();
         return {
           credentials,
-          refresh: () => account.refresh(true),
+          refresh: () => account.refresh(credentials.accessToken),
           report: (outcome) => this.record(account, outcome),
         };
       } catch (error) {

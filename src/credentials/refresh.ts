@@ -26,6 +26,24 @@ const Answer = z
   .object({ accessToken: z.string().min(1), refreshToken: z.string().min(1).optional(), expiresIn: z.number().positive().optional(), profileArn: z.string().optional() })
   .passthrough();
 
+/**
+ * Only the token service's own JSON answer saying `invalid_grant` (or "Invalid refresh token")
+ * means the login is dead for good. Anything else — an HTML page from a proxy or a captive portal,
+ * a 5xx, an answer without that error — is a failure worth retrying later.
+ */
+export function saysInvalidGrant(status: number, text: string): boolean {
+  if (status !== 400 && status !== 401) return false;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (!body || typeof body !== 'object') return false;
+  const { error, message, error_description: description } = body as { error?: unknown; message?: unknown; error_description?: unknown };
+  return error === 'invalid_grant' || [message, description].some((m) => typeof m === 'string' && /invalid refresh token/i.test(m));
+}
+
 async function post(url: string, body: unknown, headers: Record<string, string>, dispatcher: Dispatcher | undefined, timeoutMs: number): Promise<RefreshedTokens> {
   let response: Dispatcher.ResponseData;
   try {
@@ -41,8 +59,7 @@ async function post(url: string, body: unknown, headers: Record<string, string>,
   }
   const text = await response.body.text().catch(() => '');
   if (response.statusCode !== 200) {
-    // invalid_grant (and 400/401 in general) means this refresh token will never work again.
-    const dead = /invalid_grant|invalid refresh token/i.test(text) || response.statusCode === 400 || response.statusCode === 401;
+    const dead = saysInvalidGrant(response.statusCode, text);
     throw new RefreshError(dead ? 'the refresh token was rejected (invalid_grant): the login has expired' : `the token service answered HTTP ${response.statusCode}`, dead);
   }
   let parsed;
@@ -78,21 +95,33 @@ export function refreshIdc(oidcUrl: string, refreshToken: string, clientId: stri
   );
 }
 
+/** What ListAvailableProfiles said: a profile, none at all, or no answer (and why). */
+export type ProfileLookup = { kind: 'found'; arn: string } | { kind: 'none' } | { kind: 'failed'; why: string };
+
 /** ListAvailableProfiles (§1.3): how an IdC login, whose file carries no profile ARN, finds one. */
-export async function listProfileArn(managementUrl: string, accessToken: string, dispatcher?: Dispatcher, timeoutMs = 15_000): Promise<string | undefined> {
+export async function lookUpProfile(managementUrl: string, accessToken: string, dispatcher?: Dispatcher, timeoutMs = 15_000): Promise<ProfileLookup> {
+  let response: Dispatcher.ResponseData;
   try {
-    const response = await request(`${managementUrl}/listAvailableProfiles`, {
+    response = await request(`${managementUrl}/listAvailableProfiles`, {
       method: 'POST',
       headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json' },
       body: '{}',
       signal: AbortSignal.timeout(timeoutMs),
       ...(dispatcher && { dispatcher }),
     });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) return undefined;
-    const profiles = (JSON.parse(text) as { profiles?: { arn?: string; status?: string }[] }).profiles ?? [];
-    return (profiles.find((p) => p.status === undefined || p.status === 'ACTIVE') ?? profiles[0])?.arn;
-  } catch {
-    return undefined;
+  } catch (error) {
+    return { kind: 'failed', why: `could not reach ${new URL(managementUrl).host} (${(error as { code?: string }).code ?? (error as Error).name})` };
   }
+  const text = await response.body.text().catch(() => '');
+  if (response.statusCode !== 200) return { kind: 'failed', why: `${new URL(managementUrl).host} answered HTTP ${response.statusCode}` };
+  let profiles: { arn?: unknown; status?: unknown }[];
+  try {
+    profiles = ((JSON.parse(text) as { profiles?: unknown }).profiles ?? []) as { arn?: unknown; status?: unknown }[];
+    if (!Array.isArray(profiles)) throw new Error();
+  } catch {
+    return { kind: 'failed', why: 'the answer was not the expected JSON' };
+  }
+  const usable = profiles.filter((p) => typeof p?.arn === 'string');
+  const arn = (usable.find((p) => p.status === undefined || p.status === 'ACTIVE') ?? usable[0])?.arn as string | undefined;
+  return arn ? { kind: 'found', arn } : { kind: 'none' };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -53,8 +53,12 @@ export function readTokenFile(path: string): TokenFileRead {
   return { ok: true, token: parsed.data, mtimeMs };
 }
 
-/** The IdC registration for a token file, if its clientIdHash names one. */
+/** A clientIdHash names a file beside the token file: a name, never a path. */
+const CLIENT_ID_HASH = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** The IdC registration for a token file, if its clientIdHash names one (and nothing outside its folder). */
 export function readRegistration(tokenPath: string, clientIdHash: string): Registration | undefined {
+  if (!CLIENT_ID_HASH.test(clientIdHash)) return undefined;
   try {
     const parsed = RegistrationSchema.safeParse(JSON.parse(readFileSync(join(dirname(tokenPath), `${clientIdHash}.json`), 'utf8')));
     return parsed.success ? parsed.data : undefined;
@@ -79,7 +83,14 @@ export function writeTokenFile(path: string, update: Record<string, unknown>): v
   }
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    writeFileSync(temp, `${JSON.stringify({ ...current, ...update }, null, 2)}\n`, { mode });
+    // On disk before the rename: a crash (or power loss) right after never leaves an empty file.
+    const fd = openSync(temp, 'w', mode);
+    try {
+      writeSync(fd, `${JSON.stringify({ ...current, ...update }, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     chmodSync(temp, mode);
     renameSync(temp, path);
   } catch (error) {
@@ -107,9 +118,21 @@ export function expandTokenFiles(spec: string): string[] {
       return readdirSync(path)
         .filter((name) => name.endsWith('.json'))
         .map((name) => join(path, name))
-        .filter((file) => readTokenFile(file).ok)
+        .filter(isKiroLogin)
         .sort();
     });
+}
+
+/**
+ * Whether a file in a token folder is a Kiro login. The folder Kiro writes to, ~/.aws/sso/cache,
+ * also holds the AWS CLI's SSO caches (accessToken, startUrl, no authMethod) and IdC client
+ * registrations; only files with Kiro's own markers are taken.
+ */
+export function isKiroLogin(file: string): boolean {
+  const read = readTokenFile(file);
+  if (!read.ok) return false;
+  const { authMethod, provider, profileArn } = read.token;
+  return authMethod !== undefined || provider !== undefined || profileArn !== undefined;
 }
 
 /** A short one-way fingerprint: enough to tell accounts apart, useless to an attacker. */

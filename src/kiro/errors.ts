@@ -74,6 +74,9 @@ export function mapKiroHttpError(status: number, bodyText: string, retryAfterHea
     case 504:
       return new GatewayError('timeout', `Kiro timed out (HTTP ${status}).`, { code: 'upstream_timeout' });
     default:
+      if (status === 502) {
+        return new GatewayError('upstream', `Kiro's front door failed (HTTP 502).${said}`, { code: 'upstream_bad_gateway' });
+      }
       if (status === 503) {
         return new GatewayError('unavailable', `Kiro is temporarily unavailable (HTTP 503).${said}`, {
           code: 'upstream_unavailable',

@@ -1,6 +1,6 @@
 import { GatewayError } from '../chat/errors.js';
 import { OutputLimiter, type OutputLimits } from '../chat/output-limits.js';
-import { countTokens } from '../chat/tokens.js';
+import { countTokensAsync } from '../chat/tokens.js';
 import type { ChatEvent, FinishReason } from '../chat/types.js';
 import { ThinkingTagParser } from './thinking.js';
 import { ToolNameMap } from './tool-names.js';
@@ -18,8 +18,8 @@ interface OpenTool {
 const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export interface TranslatorOptions {
-  /** Counted lazily, at the end, so it never delays the first token. */
-  promptTokens: () => number;
+  /** The request's tokens; counted while the answer streams, awaited at its end. */
+  promptTokens: () => Promise<number>;
   /** Shortened tool names → the client's names. */
   toolNames?: ToolNameMap;
   /** Thinking mode was requested: split a leading <thinking> block off as reasoning. */
@@ -35,7 +35,10 @@ export class KiroEventTranslator {
   private openTool: OpenTool | undefined;
   private readonly closedToolIds = new Set<string>();
   private finishReason: FinishReason | undefined;
+  /** A frame or a limit ended the answer; finish() still has to be called. */
+  private ended = false;
   private done = false;
+  private promptCount: Promise<number> | undefined;
 
   private readonly thinking: ThinkingTagParser | undefined;
   private readonly limiter: OutputLimiter;
@@ -47,13 +50,19 @@ export class KiroEventTranslator {
     this.toolNames = options.toolNames ?? new ToolNameMap();
   }
 
-  /** True once a frame ended the answer (e.g. the output hit Kiro's length limit). */
+  /** True once a frame ended the answer (e.g. the output hit Kiro's length limit): call finish(). */
   get finished(): boolean {
-    return this.done;
+    return this.ended || this.done;
+  }
+
+  /** Start counting the prompt now, while the answer streams (the count yields to other requests). */
+  startCounting(): void {
+    this.promptCount ??= this.options.promptTokens();
+    this.promptCount.catch(() => undefined);
   }
 
   translate(frame: KiroFrame): ChatEvent[] {
-    if (this.done) return [];
+    if (this.ended || this.done) return [];
     if (frame.messageType === 'exception' || frame.messageType === 'error') return this.onException(frame);
     const p = frame.payload;
     switch (frame.eventType) {
@@ -98,36 +107,29 @@ export class KiroEventTranslator {
   private emitLimited(events: ChatEvent[]): ChatEvent[] {
     if (!this.limiter.hit) return events;
     this.finishReason = this.limiter.hit;
-    return [...events, ...this.finish()];
+    this.ended = true;
+    return events;
   }
 
-  /** Call at the end of the byte stream. */
-  finish(): ChatEvent[] {
+  /** Call at the end of the byte stream, or once `finished`: the last events, usage included. */
+  async finish(): Promise<ChatEvent[]> {
     if (this.done) return [];
-    const events = [...this.flushHeldText(), ...this.closeTool()];
+    const events = this.ended && this.limiter.hit ? [] : [...this.flushHeldText(), ...this.closeTool()];
     if (this.limiter.hit) this.finishReason = this.limiter.hit;
     const reason: FinishReason = this.finishReason ?? (this.toolCount > 0 ? 'tool_calls' : 'stop');
     this.done = true;
+    this.startCounting();
     const completion = this.output + this.reasoning + this.toolArguments;
-    return [
-      ...events,
-      {
-        type: 'finish',
-        reason,
-        usage: {
-          promptTokens: this.options.promptTokens(),
-          completionTokens: countTokens(completion),
-          reasoningTokens: countTokens(this.reasoning),
-        },
-      },
-    ];
+    const [promptTokens, completionTokens, reasoningTokens] = await Promise.all([this.promptCount!, countTokensAsync(completion), countTokensAsync(this.reasoning)]);
+    return [...events, { type: 'finish', reason, usage: { promptTokens, completionTokens, reasoningTokens } }];
   }
 
   private onException(frame: KiroFrame): ChatEvent[] {
     const name = frame.exceptionType ?? frame.errorCode ?? 'UnknownException';
     if (name === 'ContentLengthExceededException') {
       this.finishReason = 'length';
-      return this.finish();
+      this.ended = true;
+      return [...this.flushHeldText(), ...this.closeTool()];
     }
     const detail = asString(frame.payload.message) ?? '';
     if (/Throttl/i.test(name)) throw new GatewayError('rate_limit', `Kiro throttled the answer mid-stream (${name}). ${detail}`.trim(), { code: 'rate_limit_exceeded' });

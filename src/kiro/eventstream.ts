@@ -26,31 +26,65 @@ const corrupt = (detail: string) =>
     code: 'upstream_stream_corrupt',
   });
 
-/** Cuts a byte stream into whole event-stream messages, however the chunks are split. */
+/**
+ * Cuts a byte stream into whole event-stream messages, however the chunks are split. A message
+ * that arrives in many small chunks is joined once, when it is complete, not on every chunk.
+ */
 export class MessageFramer {
-  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes of an unfinished message, in the chunks they came in. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Length of the unfinished message, once its first 4 bytes are in. */
+  private needed = 0;
 
   /** Feed one network chunk; returns the messages it completes (maybe none). */
   push(chunk: Uint8Array): Buffer[] {
-    const buffer = this.pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.pending, chunk]);
+    const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.pendingBytes > 0) {
+      this.pending.push(piece);
+      this.pendingBytes += piece.length;
+      if (this.needed === 0 && this.pendingBytes >= 4) this.needed = messageLength(this.joinPending());
+      if (this.pendingBytes < Math.max(this.needed, 4)) return [];
+    }
+    const buffer = this.pendingBytes > 0 ? this.joinPending() : piece;
     const messages: Buffer[] = [];
     let offset = 0;
     while (buffer.length - offset >= 4) {
-      const length = buffer.readUInt32BE(offset);
-      if (length < MIN_MESSAGE || length > MAX_MESSAGE) throw corrupt(`impossible message length ${length}`);
+      const length = messageLength(buffer, offset);
       if (buffer.length - offset < length) break;
       messages.push(buffer.subarray(offset, offset + length));
       offset += length;
     }
     // Keep only the unfinished tail; copy it so the big chunk it came from can be freed.
-    this.pending = offset === buffer.length ? Buffer.alloc(0) : Buffer.from(buffer.subarray(offset));
+    if (offset === buffer.length) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.needed = 0;
+    } else {
+      const tail = Buffer.from(buffer.subarray(offset));
+      this.pending = [tail];
+      this.pendingBytes = tail.length;
+      this.needed = tail.length >= 4 ? messageLength(tail) : 0;
+    }
     return messages;
   }
 
   /** Call at end of stream: throws if a message was cut off. */
   end(): void {
-    if (this.pending.length > 0) throw corrupt(`stream ended inside a message, ${this.pending.length} bytes left over`);
+    if (this.pendingBytes > 0) throw corrupt(`stream ended inside a message, ${this.pendingBytes} bytes left over`);
   }
+
+  private joinPending(): Buffer {
+    if (this.pending.length > 1) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+    return this.pending[0]!;
+  }
+}
+
+/** The total length a message's prelude announces, checked to be possible. */
+function messageLength(buffer: Buffer, offset = 0): number {
+  const length = buffer.readUInt32BE(offset);
+  if (length < MIN_MESSAGE || length > MAX_MESSAGE) throw corrupt(`impossible message length ${length}`);
+  return length;
 }
 
 /**

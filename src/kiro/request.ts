@@ -1,4 +1,5 @@
 import { GatewayError } from '../chat/errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../chat/json-depth.js';
 import type { ChatMessage, ChatRequest, ContentPart, TextPart, ToolChoice } from '../chat/types.js';
 import { thinkingPrompt } from './thinking.js';
 import { ToolNameMap } from './tool-names.js';
@@ -50,13 +51,19 @@ const joinText = (parts: readonly ContentPart[]): string =>
 
 const FORMATS: Record<string, KiroImage['format']> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
 
-/** Kiro takes tool inputs as objects, and rejects empty-string keys (§3.2 rule 8). */
-export function toolInput(json: string): Record<string, unknown> {
+/**
+ * Kiro takes tool inputs as objects, and rejects empty-string keys (§3.2 rule 8). Arguments
+ * nested past MAX_JSON_DEPTH are a 400 naming `param`: no conversion could carry them.
+ */
+export function toolInput(json: string, param = 'tool_calls'): Record<string, unknown> {
   let value: unknown;
   try {
     value = json.trim() === '' ? {} : JSON.parse(json);
   } catch {
     return { raw_arguments: json };
+  }
+  if (nestedDeeperThan(value)) {
+    throw new GatewayError('invalid_request', `The tool call's arguments nest objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, { param, code: 'too_deeply_nested' });
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { value };
   return Object.fromEntries(Object.entries(value).filter(([key]) => key !== ''));
@@ -81,7 +88,7 @@ export function toTurns(messages: readonly ChatMessage[], names: ToolNameMap = n
           role: 'assistant',
           // Earlier thinking goes back the way Kiro's thinking mode writes it (§3.2 rule 9).
           text: message.reasoning ? `<thinking>${message.reasoning}</thinking>\n\n${text}` : text,
-          toolUses: (message.toolCalls ?? []).map((call) => ({ toolUseId: call.id, name: names.toKiro(call.name), input: toolInput(call.arguments) })),
+          toolUses: (message.toolCalls ?? []).map((call, k) => ({ toolUseId: call.id, name: names.toKiro(call.name), input: toolInput(call.arguments, `messages.${sources[0]}.tool_calls.${k}.function.arguments`) })),
           sources,
         };
       }
@@ -99,26 +106,28 @@ export function toTurns(messages: readonly ChatMessage[], names: ToolNameMap = n
 
 const joinTexts = (a: string, b: string) => [a, b].filter((t) => t.length > 0).join('\n\n');
 
-/** Kiro rejects two turns of the same role in a row: merge them (§3.2 rule 2). */
+/**
+ * Kiro rejects two turns of the same role in a row: merge them (§3.2 rule 2). A run of same-role
+ * turns is gathered and joined once, so 100,000 one-letter messages take no longer than one of
+ * 100,000 letters.
+ */
 export function mergeAdjacentTurns(turns: readonly Turn[]): Turn[] {
   const merged: Turn[] = [];
-  for (const turn of turns) {
-    const last = merged.at(-1);
-    if (last?.role === 'user' && turn.role === 'user') {
-      merged[merged.length - 1] = {
-        role: 'user',
-        text: joinTexts(last.text, turn.text),
-        images: [...last.images, ...turn.images],
-        toolResults: [...last.toolResults, ...turn.toolResults],
-        sources: [...last.sources, ...turn.sources],
-      };
-    } else if (last?.role === 'assistant' && turn.role === 'assistant') {
-      merged[merged.length - 1] = { role: 'assistant', text: joinTexts(last.text, turn.text), toolUses: [...last.toolUses, ...turn.toolUses], sources: [...last.sources, ...turn.sources] };
-    } else {
-      merged.push(turn);
-    }
+  for (let i = 0; i < turns.length; ) {
+    let end = i + 1;
+    while (end < turns.length && turns[end]!.role === turns[i]!.role) end++;
+    merged.push(end === i + 1 ? turns[i]! : mergeRun(turns.slice(i, end)));
+    i = end;
   }
   return merged;
+}
+
+function mergeRun(run: readonly Turn[]): Turn {
+  const text = run.map((turn) => turn.text).filter((t) => t.length > 0).join('\n\n');
+  const sources = run.flatMap((turn) => turn.sources);
+  if (run[0]!.role === 'assistant') return { role: 'assistant', text, toolUses: (run as AssistantTurn[]).flatMap((turn) => turn.toolUses), sources };
+  const users = run as UserTurn[];
+  return { role: 'user', text, images: users.flatMap((turn) => turn.images), toolResults: users.flatMap((turn) => turn.toolResults), sources };
 }
 
 /**
@@ -330,6 +339,16 @@ export function withProfileArn(built: BuiltKiroRequest, profileArn: string): str
 
 const turnBytes = (turn: Turn): number => Buffer.byteLength(JSON.stringify(turn));
 
+/** The largest turn and its size, each measured once. */
+function largestTurn(turns: readonly Turn[]): { turn: Turn; bytes: number } {
+  let largest = { turn: turns[0]!, bytes: -1 };
+  for (const turn of turns) {
+    const bytes = turnBytes(turn);
+    if (bytes > largest.bytes) largest = { turn, bytes };
+  }
+  return largest;
+}
+
 /** Every rule applied, in order; the result is a body Kiro's validator accepts. */
 export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptions): BuiltKiroRequest {
   const names = new ToolNameMap();
@@ -357,12 +376,12 @@ export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptio
   }
   const bytes = Buffer.byteLength(json);
   if (bytes > limit) {
-    const largest = [...turns].sort((a, b) => turnBytes(b) - turnBytes(a))[0]!;
-    const index = largest.sources.at(-1);
+    const largest = largestTurn(turns);
+    const index = largest.turn.sources.at(-1);
     throw new GatewayError(
       'context_length',
       `The request is ${bytes} bytes once converted for Kiro, over Kiro's request-size limit of about ${limit} bytes (rule: payload size). ` +
-        `The largest part is ${index === undefined ? 'the instructions' : `messages[${index}]`} (${turnBytes(largest)} bytes): shorten it, or compact the conversation.`,
+        `The largest part is ${index === undefined ? 'the instructions' : `messages[${index}]`} (${largest.bytes} bytes): shorten it, or compact the conversation.`,
       { code: 'request_too_large_for_kiro', param: index === undefined ? 'messages' : `messages.${index}` },
     );
   }

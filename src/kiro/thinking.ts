@@ -5,6 +5,9 @@
 const OPEN = '<thinking>';
 const CLOSE = '</thinking>';
 
+/** White space an answer may open with before <thinking> is no longer expected. */
+const MAX_LEADING_SPACE = 256;
+
 export const MIN_THINKING_BUDGET = 1024;
 export const MAX_THINKING_BUDGET = 24576;
 
@@ -36,7 +39,8 @@ export class ThinkingTagParser {
         this.state = 'thinking';
         this.buffer = trimmed.slice(OPEN.length);
         this.stripAfterOpen = true;
-      } else if (OPEN.startsWith(trimmed)) {
+      } else if (OPEN.startsWith(trimmed) && this.buffer.length <= MAX_LEADING_SPACE) {
+        // Maybe the start of <thinking>: wait (leading white space only goes so far).
         return { reasoning: '', text: '' };
       } else {
         this.state = 'answer';

@@ -12,13 +12,22 @@ export function shortToolName(name: string): string {
   return `${name.slice(0, MAX_TOOL_NAME - 9)}_${hash}`;
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Short (Kiro) name → client name, for the names that had to be shortened. */
 export class ToolNameMap {
   private readonly toClient = new Map<string, string>();
+  private readonly toShort = new Map<string, string>();
+  /** Every long name, longest first: one pass over a text finds them all. Built when first needed. */
+  private longNames: RegExp | undefined;
 
   toKiro(name: string): string {
     const short = shortToolName(name);
-    if (short !== name) this.toClient.set(short, name);
+    if (short !== name && !this.toShort.has(name)) {
+      this.toClient.set(short, name);
+      this.toShort.set(name, short);
+      this.longNames = undefined;
+    }
     return short;
   }
 
@@ -26,11 +35,11 @@ export class ToolNameMap {
     return this.toClient.get(name) ?? this.toClient.get(name.toLowerCase()) ?? name;
   }
 
-  /** Long names in free text (prompts, descriptions) rewritten to what Kiro knows them as. */
+  /** Long names in free text (prompts, descriptions) rewritten to what Kiro knows them as, in one pass. */
   rewriteText(text: string): string {
-    let out = text;
-    for (const [short, long] of this.toClient) out = out.split(long).join(short);
-    return out;
+    if (this.toShort.size === 0) return text;
+    this.longNames ??= new RegExp([...this.toShort.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+    return text.replace(this.longNames, (long) => this.toShort.get(long)!);
   }
 
   get size(): number {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
-import { countTokensCached } from '../chat/tokens.js';
+import { countAllTokensAsync } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
 import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
@@ -35,6 +35,15 @@ type ResponseBody = Dispatcher.ResponseData['body'];
 /** How one exchange with one account ended, short of success. */
 type Rejection = { kind: 'rejected'; error: GatewayError };
 type Accepted = { kind: 'events'; events: AsyncIterable<EventBatch> };
+
+/**
+ * Failures that say Kiro, or the way to it, is unwell — what the circuit breaker counts. Not
+ * counted: what one request caused (a 400, a plain 500 Kiro answers for that request, a tool
+ * input cut off) and what has its own handling (quota, throttling, auth).
+ */
+const UNHEALTHY = new Set(['upstream_unreachable', 'upstream_timeout', 'upstream_unavailable', 'upstream_overloaded', 'upstream_bad_gateway', 'upstream_stream_broken', 'upstream_stream_corrupt']);
+/** The errors chargedOnce() marked for the breaker to count. */
+const BREAKER_FAILURES = new WeakSet<Error>();
 
 /** The Kiro adapter: neutral request → generateAssistantResponse → neutral events. */
 export class KiroUpstream implements ChatUpstream {
@@ -91,7 +100,7 @@ export class KiroUpstream implements ChatUpstream {
       trace.account = account;
       let outcome: Accepted | Rejection;
       try {
-        outcome = await this.breakerFor(account).execute(() => this.exchange(lease, chatRequest, built, signal, trace));
+        outcome = await this.breakerFor(account).execute(() => this.chargedOnce(account, trace, () => this.exchange(lease, chatRequest, built, signal, trace)));
       } catch (error) {
         if (error instanceof BrokenCircuitError) {
           lastError = new GatewayError('unavailable', `Kiro kept failing for account ${account}; ki2api pauses requests to it for up to ${Math.ceil(this.options.breakerCooldownMs / 1000)} s.`, {
@@ -146,8 +155,11 @@ export class KiroUpstream implements ChatUpstream {
         if (error.code === 'upstream_token_invalid' || error.code === 'insufficient_quota' || error.code === 'rate_limit_exceeded') return { kind: 'rejected', error };
         throw error;
       }
-      const events = this.events(response.body, this.translator(chatRequest, built), callSignal, trace, () => signal.removeEventListener('abort', onClientGone));
+      const translator = this.translator(chatRequest, built);
+      const events = this.events(response.body, translator, callSignal, trace, () => signal.removeEventListener('abort', onClientGone));
       const first = await events.next();
+      // Counting the prompt waits for the first token, then runs beside the stream.
+      translator.startCounting();
       handedOff = !first.done;
       return { kind: 'events', events: prepend(first, events) };
     } catch (error) {
@@ -160,12 +172,27 @@ export class KiroUpstream implements ChatUpstream {
     }
   }
 
+  /**
+   * Runs one exchange for the breaker so that a request counts against an account at most once,
+   * however often it is retried, and only with a failure that says the account or Kiro is unwell.
+   * Failures the breaker must not count leave unmarked, and cockatiel passes those through.
+   */
+  private async chargedOnce<T>(account: string, trace: RequestTrace, exchange: () => Promise<T>): Promise<T> {
+    try {
+      return await exchange();
+    } catch (error) {
+      if (isGatewayError(error) && UNHEALTHY.has(error.code ?? '') && !trace.breakerCharged.has(account)) {
+        trace.breakerCharged.add(account);
+        BREAKER_FAILURES.add(error);
+      }
+      throw error;
+    }
+  }
+
   private breakerFor(account: string): CircuitBreakerPolicy {
     let breaker = this.breakers.get(account);
     if (!breaker) {
-      // Only upstream trouble trips it: refusals (400), quota and auth have their own handling.
-      const failure = (error: Error) => isGatewayError(error) && (error.kind === 'upstream' || error.kind === 'timeout' || error.code === 'upstream_unavailable' || error.code === 'upstream_overloaded');
-      breaker = circuitBreaker(handleWhen(failure), { halfOpenAfter: this.options.breakerCooldownMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) });
+      breaker = circuitBreaker(handleWhen((error) => BREAKER_FAILURES.has(error)), { halfOpenAfter: this.options.breakerCooldownMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) });
       this.breakers.set(account, breaker);
     }
     return breaker;
@@ -191,7 +218,7 @@ export class KiroUpstream implements ChatUpstream {
     // Counted at the end, from the body alone: the open stream keeps no copy of the request's JSON.
     const { body } = built;
     return new KiroEventTranslator({
-      promptTokens: () => kiroPromptParts(body).reduce((sum, part) => sum + countTokensCached(part), 0),
+      promptTokens: () => countAllTokensAsync(kiroPromptParts(body)),
       toolNames: built.toolNames,
       thinking: chatRequest.reasoning !== undefined,
       limits: {
@@ -225,11 +252,16 @@ export class KiroUpstream implements ChatUpstream {
           if (batch.length > 0) yield batch;
           throw error;
         }
+        if (translator.finished) {
+          // The answer ended before the bytes did (a limit, or Kiro's length exception).
+          batch.push(...(await translator.finish()));
+          yield batch;
+          return;
+        }
         if (batch.length > 0) yield batch;
-        if (translator.finished) return;
       }
       framer.end();
-      yield translator.finish();
+      yield await translator.finish();
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
       throw isGatewayError(error) ? error : streamBroken(error);
