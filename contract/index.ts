@@ -31,6 +31,7 @@ const openaiErrors = {
   400: ErrorResponseSchema,
   401: ErrorResponseSchema,
   404: ErrorResponseSchema,
+  408: ErrorResponseSchema,
   413: ErrorResponseSchema,
   429: ErrorResponseSchema,
   500: ErrorResponseSchema,

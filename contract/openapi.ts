@@ -11,6 +11,7 @@ const STATUS_DESCRIPTIONS: Record<string, string> = {
   400: 'Invalid request: malformed JSON, a wrong field, or a request Kiro cannot take (`param` names the field).',
   401: 'Missing or wrong API key (`invalid_api_key`).',
   404: 'Unknown model (`model_not_found`) or route.',
+  408: 'The request body did not arrive in time (`REQUEST_TIMEOUT_MS`).',
   413: 'Request body over the size limit.',
   429: 'Rate limited or out of quota upstream; honour `retry-after`.',
   500: 'Unexpected gateway error.',
@@ -80,6 +81,19 @@ function refKnownComponents(schema: Json, components: Record<string, Json>, isRo
   return out;
 }
 
+/**
+ * A nullable enum must list null among its values, or a validator (and a client generated from the
+ * document) rejects the null it allows: `finish_reason` is null on every chunk but the last.
+ */
+function withNullInNullableEnums(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withNullInNullableEnums);
+  if (!node || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(node as Json)) out[key] = withNullInNullableEnums(value);
+  if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+  return out;
+}
+
 /** The OpenAPI 3.0 document of the whole public API. Deterministic: no dates, no environment. */
 export function buildOpenApiDocument(version: string): Json {
   const sseComponents: Record<string, Json> = {};
@@ -140,5 +154,5 @@ export function buildOpenApiDocument(version: string): Json {
   for (const [title, schema] of Object.entries(sseComponents)) {
     components.schemas[title] = refKnownComponents(schema, components.schemas);
   }
-  return JSON.parse(JSON.stringify(doc)) as Json;
+  return withNullInNullableEnums(JSON.parse(JSON.stringify(doc))) as Json;
 }

@@ -131,7 +131,7 @@ export function createApp(deps: AppDeps): Express {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     return open.has(`${method} ${req.path}`) || DOCS_PATH.test(req.path) || (req.method === 'HEAD' && req.path === '/') || (deps.metricsPublic === true && req.path === '/metrics');
   };
-  app.use(authenticate({ keys: deps.apiKeys, isPublic, failuresPerMinute: deps.authFailuresPerMinute ?? 0 }));
+  app.use(authenticate({ keys: deps.apiKeys, isPublic, failuresPerMinute: deps.authFailuresPerMinute ?? 0, drainMs: deps.requestTimeoutMs }));
   app.use(jsonBody({ limit: deps.bodyLimit, timeoutMs: deps.requestTimeoutMs }));
 
   app.get('/metrics', metricsRoute(deps.metrics));

@@ -77,9 +77,9 @@ export async function withStack(env: Record<string, string | undefined>, fn: (st
 
 export const authHeaders = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 
-/** POST a chat request with fetch; returns status, headers and the raw body text. */
-export async function postChat(url: string, body: unknown, headers: Record<string, string> = authHeaders) {
-  const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) });
+/** POST a chat request with fetch; returns status, headers and the raw body text. `edit` may rewrite the JSON text. */
+export async function postChat(url: string, body: unknown, headers: Record<string, string> = authHeaders, edit: (json: string) => string = (json) => json) {
+  const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: edit(JSON.stringify(body)) });
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 

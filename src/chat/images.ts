@@ -85,20 +85,22 @@ class RefusedDestination extends Error {
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type Resolver = (hostname: string, options: LookupOptions & { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 
 /**
- * dns.lookup that fails for any name resolving to a non-public address. It runs when the
- * connection is made, so a name that resolved to a public address a moment ago and to loopback
- * now (DNS rebinding) is still refused.
+ * A dns.lookup that fails for any name resolving to an address `allowed` refuses. It runs when
+ * the connection is made, so a name that resolved to a public address a moment ago and to
+ * loopback now (DNS rebinding) is still refused.
  */
-function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, []);
-    const list = addresses as LookupAddress[];
-    if (list.length === 0 || list.some((a) => !isPublicAddress(a.address))) return callback(new RefusedDestination(REFUSED), []);
-    if (options.all) return callback(null, list);
-    callback(null, list[0]!.address, list[0]!.family);
-  });
+function guardedLookup(allowed: (address: string) => boolean, resolve: Resolver) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    resolve(hostname, { ...options, all: true }, (error, list) => {
+      if (error) return callback(error, []);
+      if (list.length === 0 || list.some((a) => !allowed(a.address))) return callback(new RefusedDestination(REFUSED), []);
+      if (options.all) return callback(null, list);
+      callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
 }
 
 export interface ImageFetchOptions {
@@ -110,7 +112,10 @@ export interface ImageFetchOptions {
   maxTotalBytes: number;
   /** Let downloads reach loopback and private addresses (IMAGE_URL_ALLOW_PRIVATE). */
   allowPrivate: boolean;
-  dispatcher?: Dispatcher;
+  /** Which addresses a download may reach (default: isPublicAddress). For tests. */
+  addressAllowed?: (address: string) => boolean;
+  /** How host names are resolved (default: dns.lookup). For tests. */
+  resolve?: Resolver;
 }
 
 const MAX_REDIRECTS = 3;
@@ -125,8 +130,12 @@ export class ImageFetcher {
   private readonly dispatcher: Dispatcher;
   private readonly recent = new LRUCache<string, ImageBytes>({ maxSize: 64 * 1024 * 1024, sizeCalculation: (image) => image.data.length + 64, ttl: 15 * 60_000 });
 
+  private readonly allowed: (address: string) => boolean;
+
   constructor(private readonly options: ImageFetchOptions) {
-    this.dispatcher = options.dispatcher ?? new Agent({ connections: 16, connect: options.allowPrivate ? {} : { lookup: guardedLookup } });
+    this.allowed = options.addressAllowed ?? isPublicAddress;
+    const lookup = guardedLookup(options.allowPrivate ? () => true : this.allowed, options.resolve ?? (dnsLookup as unknown as Resolver));
+    this.dispatcher = new Agent({ connections: 16, connect: { lookup } });
   }
 
   /** A loader for one request: its downloads count against one budget and stop when `signal` aborts. */
@@ -195,7 +204,7 @@ export class ImageFetcher {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'only http and https URLs are fetched';
     if (this.options.allowPrivate) return undefined;
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
-    if (ipaddr.isValid(host) && !isPublicAddress(host)) return REFUSED;
+    if (ipaddr.isValid(host) && !this.allowed(host)) return REFUSED;
     return undefined;
   }
 

@@ -29,6 +29,14 @@ class RunningTokenCount {
     return this.committed + countTokens(this.tail + more);
   }
 
+  /**
+   * A bound that is never below peek(more), and costs nothing: no byte is ever more than one
+   * token. Far from the limit this answers "fits" without counting the tail again on every delta.
+   */
+  atMost(more: string): number {
+    return this.committed + Buffer.byteLength(this.tail) + Buffer.byteLength(more);
+  }
+
   add(text: string): void {
     const start = this.tail.length;
     this.tail += text;
@@ -113,7 +121,7 @@ export class OutputLimiter {
     if (this.hit) return '';
     const max = this.limits.maxTokens;
     if (text === '' || max === undefined) return text;
-    if (this.count.peek(text) <= max) {
+    if (this.count.atMost(text) <= max || this.count.peek(text) <= max) {
       this.count.add(text);
       return text;
     }

@@ -364,8 +364,8 @@ const isWhiteSpace = (code: number) => code === 32 || (code >= 9 && code <= 13) 
 
 /**
  * Where `text` can be cut near `at` without changing its tokens: before a space that follows a
- * non-space, or after a line break or tab that precedes a non-space — the pre-tokenizer always
- * ends a piece there. A single word longer than a slice has no such place; it is cut at `at`
+ * non-space, or after a lone line break or tab between non-spaces — the pre-tokenizer always ends
+ * a piece there, and groups the pieces on either side the same in a slice as in the whole. A single word longer than a slice has no such place; it is cut at `at`
  * (outside a surrogate pair), and its count may then differ from the tokenizer's by a token or so
  * per slice. No real text has such words; a 300,000-letter one does.
  */
@@ -374,7 +374,9 @@ function cutNear(text: string, from: number, at: number): number {
     const here = text.charCodeAt(i);
     const before = text.charCodeAt(i - 1);
     if (here === 32 && !isWhiteSpace(before)) return i;
-    if ((before === 10 || before === 13 || before === 9) && !isWhiteSpace(here)) return i;
+    // A lone line break or tab between non-spaces: where a longer run of white space ends, the
+    // pieces group differently at the end of a slice than in the whole text.
+    if ((before === 10 || before === 13 || before === 9) && !isWhiteSpace(here) && !isWhiteSpace(text.charCodeAt(i - 2))) return i;
   }
   const code = text.charCodeAt(at - 1);
   return code >= 0xd800 && code <= 0xdbff ? at - 1 : at;

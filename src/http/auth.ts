@@ -58,6 +58,8 @@ export interface AuthOptions {
   isPublic: (req: Request) => boolean;
   /** Failed key checks allowed per address and minute before 429 (0: no limit). */
   failuresPerMinute: number;
+  /** How long a refused client may go on sending its body (a megabyte at most) before it is cut off. */
+  drainMs: number;
 }
 
 /**
@@ -68,6 +70,7 @@ export interface AuthOptions {
  */
 export function authenticate(options: AuthOptions): RequestHandler {
   const check = createKeyChecker(options.keys);
+  const drain = { maxBytes: 1024 * 1024, ms: options.drainMs };
   const authOff = options.keys === null;
   const failures = options.failuresPerMinute > 0
     ? rateLimit({
@@ -80,7 +83,7 @@ export function authenticate(options: AuthOptions): RequestHandler {
         handler: (req, res) => {
           const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
           const retryAfter = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
-          answerUnread(req, res, new GatewayError('rate_limit', `Too many requests without a valid API key from this address; retry in ${retryAfter} s.`, { code: 'rate_limit_exceeded', retryAfter }));
+          answerUnread(req, res, new GatewayError('rate_limit', `Too many requests without a valid API key from this address; retry in ${retryAfter} s.`, { code: 'rate_limit_exceeded', retryAfter }), drain);
         },
       })
     : undefined;
@@ -89,7 +92,7 @@ export function authenticate(options: AuthOptions): RequestHandler {
     const failure = check(req.headers);
     res.locals.authenticated = failure === undefined;
     if (!failure || options.isPublic(req)) return next();
-    const refuse = () => answerUnread(req, res, failure);
+    const refuse = () => answerUnread(req, res, failure, drain);
     if (failures) failures(req, res, refuse);
     else refuse();
   };

@@ -7,16 +7,19 @@ import { sendError } from './errors.js';
 // SDK then retries a "connection error" — so what it sends is read and dropped, up to a cap and a
 // deadline, and only a client that goes past them is cut off.
 
-/** How much of an unread body is drained after an early answer, by default: enough for the client to see it. */
-export const DRAIN_BYTES = 1024 * 1024;
-const DRAIN_MS = 10_000;
+export interface DrainLimits {
+  /** Read and drop at most this many bytes… */
+  maxBytes: number;
+  /** …within this long; past either, the connection is cut. */
+  ms: number;
+}
 
 /** True when the client is sending (or would send) a body that nobody has read. */
 export const hasUnreadBody = (req: Request): boolean =>
   !req.complete && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0'));
 
-/** Send `error` for a request whose body was not read, draining at most `maxDrainBytes` of it. */
-export function answerUnread(req: Request, res: Response, error: GatewayError, maxDrainBytes = DRAIN_BYTES): void {
+/** Send `error` for a request whose body was not read, draining what follows within `limits`. */
+export function answerUnread(req: Request, res: Response, error: GatewayError, limits: DrainLimits): void {
   if (!hasUnreadBody(req)) return sendError(res, error);
   // A client waiting for `100 Continue` sends no body without it: close once answered.
   if (/100-continue/i.test(String(req.headers.expect ?? ''))) {
@@ -28,11 +31,11 @@ export function answerUnread(req: Request, res: Response, error: GatewayError, m
     clearTimeout(timer);
     req.socket.destroy();
   };
-  const timer = setTimeout(cut, DRAIN_MS);
+  const timer = setTimeout(cut, limits.ms);
   timer.unref();
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > maxDrainBytes) cut();
+    if (drained > limits.maxBytes) cut();
   });
   req.once('end', () => clearTimeout(timer));
   req.once('error', () => clearTimeout(timer));

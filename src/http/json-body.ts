@@ -35,7 +35,7 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
   const { limit } = options;
   const general = express.json({ limit, type: () => true });
   // A client sending too much is let finish sending (up to 4× the limit) so it can read its 413.
-  const refuseLarge = (req: Request, res: Response, error: Error) => answerUnread(req, res, toGatewayError(error)!, 4 * limit);
+  const refuseLarge = (req: Request, res: Response, error: Error) => answerUnread(req, res, toGatewayError(error)!, { maxBytes: 4 * limit, ms: options.timeoutMs });
 
   return (req, res, next) => {
     const length = req.headers['content-length'];

@@ -235,8 +235,10 @@ export interface ToolPlan {
  */
 export function planTools(request: ChatRequest, turns: readonly Turn[], names: ToolNameMap): ToolPlan {
   const instructions: string[] = [];
-  const tools: KiroTool[] = (request.tools ?? []).map((tool) => {
-    const name = names.toKiro(tool.name);
+  // Every name first: the descriptions may mention any of them.
+  const kiroNames = (request.tools ?? []).map((tool) => names.toKiro(tool.name));
+  const tools: KiroTool[] = (request.tools ?? []).map((tool, i) => {
+    const name = kiroNames[i]!;
     let description = names.rewriteText(tool.description?.trim() || `Tool: ${tool.name}`);
     if (description.length > MAX_TOOL_DESCRIPTION) {
       instructions.push(`## Tool: ${name}\n${description}`);

@@ -42,6 +42,8 @@ type Accepted = { kind: 'events'; events: AsyncIterable<EventBatch> };
  * input cut off) and what has its own handling (quota, throttling, auth).
  */
 const UNHEALTHY = new Set(['upstream_unreachable', 'upstream_timeout', 'upstream_unavailable', 'upstream_overloaded', 'upstream_bad_gateway', 'upstream_stream_broken', 'upstream_stream_corrupt']);
+/** The longest a stream is translated before other requests get a turn. */
+const TURN_MS = 4;
 /** The errors chargedOnce() marked for the breaker to count. */
 const BREAKER_FAILURES = new WeakSet<Error>();
 
@@ -241,11 +243,20 @@ export class KiroUpstream implements ChatUpstream {
         const next = await chunks.next();
         trace.upstreamMs += performance.now() - waitStarted;
         if (next.done) break;
-        const batch: ChatEvent[] = [];
+        let batch: ChatEvent[] = [];
+        let turnStarted = performance.now();
         try {
           for (const message of framer.push(next.value as Buffer)) {
             batch.push(...translator.translate(decodeFrame(message)));
             if (translator.finished) break;
+            // A read that holds thousands of frames is passed on in parts, with other requests'
+            // turns between them.
+            if (performance.now() - turnStarted > TURN_MS && batch.length > 0) {
+              yield batch;
+              batch = [];
+              await new Promise((resolve) => setImmediate(resolve));
+              turnStarted = performance.now();
+            }
           }
         } catch (error) {
           // What arrived intact before a broken frame still goes out; then the error.

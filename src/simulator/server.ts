@@ -18,8 +18,11 @@ export interface SimulatorOptions {
 export interface RefreshBehaviour {
   /** Answer 400 invalid_grant: the refresh token is dead. */
   deadRefreshToken?: boolean;
-  /** Answer with this HTTP status (e.g. 500) instead. */
+  /** Answer with this HTTP status (e.g. 500) instead… */
   status?: number;
+  /** …and this body (e.g. a proxy's HTML page), with this content type. */
+  body?: string;
+  contentType?: string;
   /** Issue a new refresh token with every refresh. */
   rotate?: boolean;
   expiresIn?: number;
@@ -65,6 +68,8 @@ export class KiroSimulator {
   /** When set, chat calls must carry one of these bearer tokens or get Kiro's 403. */
   validTokens: Set<string> | undefined;
   profileCalls = 0;
+  /** How ListAvailableProfiles answers: an error status, or this list (default: one active profile). */
+  profiles: { status?: number; list?: object[] } = {};
   /** Connections whose response was closed before it finished (the client or gateway aborted). */
   abortedResponses = 0;
   strict: boolean;
@@ -114,7 +119,8 @@ export class KiroSimulator {
     if (req.method === 'POST' && (path === '/refreshToken' || path === '/token')) return this.refreshToken(res, path, body as Record<string, unknown>);
     if (req.method === 'POST' && path === '/listAvailableProfiles') {
       this.profileCalls++;
-      return this.json(res, 200, { profiles: [{ arn: SIMULATOR_PROFILE_ARN, profileName: 'Simulator', profileType: 'Q_DEVELOPER', status: 'ACTIVE' }] });
+      if (this.profiles.status) return this.json(res, this.profiles.status, { message: `simulated HTTP ${this.profiles.status}` });
+      return this.json(res, 200, { profiles: this.profiles.list ?? [{ arn: SIMULATOR_PROFILE_ARN, profileName: 'Simulator', profileType: 'Q_DEVELOPER', status: 'ACTIVE' }] });
     }
     return this.json(res, 404, { message: `no route ${req.method} ${path}` });
   }
@@ -178,6 +184,10 @@ export class KiroSimulator {
     if (behaviour.failNext) {
       behaviour.failNext--;
       return this.json(res, 500, { message: 'simulated outage' });
+    }
+    if (behaviour.status && behaviour.body !== undefined) {
+      res.writeHead(behaviour.status, { 'content-type': behaviour.contentType ?? 'text/html' });
+      return void res.end(behaviour.body);
     }
     if (behaviour.status) return this.json(res, behaviour.status, { message: `simulated HTTP ${behaviour.status}` });
     if (behaviour.deadRefreshToken) {
