@@ -7,6 +7,7 @@ import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { buildKiroRequest } from '../src/kiro/request.js';
 import { VERSION } from '../src/version.js';
+import { soak, soakReport } from './bench/soak.js';
 
 // `npm run bench`: the Kiro simulator, the gateway and a bare byte-passthrough proxy on loopback,
 // driven in interleaved runs by autocannon. The gateway (and, in its turn, the passthrough) is
@@ -15,6 +16,9 @@ import { VERSION } from '../src/version.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** `npm run bench -- soak`: only the soak, for longer (BENCH_SOAK_SECONDS, default 300; 60 in the full run). */
+const SOAK_ONLY = process.argv[2] === 'soak';
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? (SOAK_ONLY ? 300 : 60));
 const KEY = 'bench-key';
 const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -206,6 +210,19 @@ async function main() {
   ];
   const [gw, pt] = targets as [Target, Target];
   const log = (line: string) => console.log(line);
+  if (SOAK_ONLY) {
+    try {
+      log(`soak: ${SOAK_SECONDS} s of good, bad and abandoned requests…`);
+      const result = await soak(`http://127.0.0.1:${gatewayPort}`, gw.pid, KEY, SOAK_SECONDS, 16, log);
+      const report = soakReport(result, SOAK_SECONDS);
+      mkdirSync('bench', { recursive: true });
+      writeFileSync('bench/soak.md', `# ki2api soak\n\nMade by \`npm run bench -- soak\` on ${new Date().toISOString().slice(0, 10)}: ki2api ${VERSION}, Node ${process.version}.\n\n${report}`);
+      log(`\n${report}`);
+    } finally {
+      for (const child of [gateway, passthrough, sim]) child.kill('SIGTERM');
+    }
+    return;
+  }
   try {
     log(`ki2api ${VERSION} benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ${hasTaskset ? 'gateway pinned to core 0' : 'no taskset: not pinned'}; ${ROUNDS} interleaved rounds of ${SECONDS} s`);
     log('warming up…');
@@ -253,6 +270,9 @@ async function main() {
     }
     log(`RSS idle ${mb(memory.idle)}, with 1,000 open streams ${mb(memory.open)} (${memory.completed}/1000 completed); after the load runs ${mb(afterLoadRss)}`);
 
+    log(`soak: ${SOAK_SECONDS} s of good, bad and abandoned requests…`);
+    const soaked = await soak(`http://127.0.0.1:${gatewayPort}`, gw.pid, KEY, SOAK_SECONDS, 16, log);
+
     const c32 = results['non-streaming, c=32']!;
     const s32 = results['streaming 200 chunks, c=32']!;
     const streamCpuPer1000 = (s32.gateway.cpu / s32.gateway.requests) * 1000;
@@ -287,6 +307,7 @@ async function main() {
       '|---|---|---|',
       ...goals.map(([goal, measured, met]) => `| ${goal} | ${measured} | ${met ? 'yes' : 'no'} |`),
       '',
+      soakReport(soaked, SOAK_SECONDS),
     ].join('\n');
     mkdirSync('bench', { recursive: true });
     writeFileSync('bench/results.md', report);
