@@ -32,7 +32,11 @@ describe('Kiro events → neutral events', () => {
       event('contextUsageEvent', { contextUsagePercentage: 3 }),
     ]);
     assert.deepEqual(out.slice(0, -1), [{ type: 'text', text: 'Hi' }]);
-    assert.deepEqual(out.at(-1), { type: 'finish', reason: 'stop', usage: { promptTokens: 7, completionTokens: countTokens('Hi'), reasoningTokens: 0 } });
+    assert.deepEqual(out.at(-1), {
+      type: 'finish',
+      reason: 'stop',
+      usage: { promptTokens: 7, completionTokens: countTokens('Hi'), reasoningTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, source: 'estimated', credits: 0.01 },
+    });
   });
 
   it('ends with finish_reason length on ContentLengthExceededException, keeping the text so far', async () => {
@@ -82,11 +86,53 @@ describe('Kiro events → neutral events', () => {
     ]);
   });
 
-  it('fails clearly when a tool input is cut off (not valid JSON)', async () => {
-    await assert.rejects(
-      run([event('toolUseEvent', { name: 'write', toolUseId: 'w', input: '{"content":"abc' }), event('toolUseEvent', { name: 'write', toolUseId: 'w', stop: true })]),
-      (e: Error & { code?: string }) => e.code === 'tool_input_truncated' && /truncated/.test(e.message),
+  it('drops a tool call whose input Kiro cut off (not valid JSON) and ends the answer at a length', async () => {
+    const out = await run([
+      event('toolUseEvent', { name: 'write', toolUseId: 'w', input: '{"content":"abc' }),
+      event('toolUseEvent', { name: 'write', toolUseId: 'w', stop: true }),
+      event('assistantResponseEvent', { content: 'never' }),
+    ]);
+    assert.deepEqual(out.map((e) => e.type), ['tool_call_start', 'tool_call_delta', 'tool_call_dropped', 'finish']);
+    assert.deepEqual(out[2], { type: 'tool_call_dropped', index: 0, id: 'w', argumentsLength: 15 });
+    assert.equal((out[3] as { reason: string }).reason, 'length');
+    assert.equal((out[3] as { lengthCause: string }).lengthCause, 'upstream');
+  });
+
+  it('takes Kiro\'s own token figures when it reports them, and sums the credits', async () => {
+    const out = await run([
+      event('assistantResponseEvent', { content: 'Hi' }),
+      event('metadataEvent', { tokenUsage: { uncachedInputTokens: 120, cacheReadInputTokens: 18_300, cacheWriteInputTokens: 40, outputTokens: 9 } }),
+      event('meteringEvent', { usage: 0.0125 }),
+      event('meteringEvent', { usage: 0.0025 }),
+    ]);
+    assert.deepEqual((out.at(-1) as { usage: unknown }).usage, { promptTokens: 18_460, completionTokens: 9, reasoningTokens: 0, cacheReadTokens: 18_300, cacheWriteTokens: 40, source: 'upstream', credits: 0.015 });
+  });
+
+  it('native thinking: text deltas, then the signature gathered from its fragments and sent once, before the answer', async () => {
+    const out = await run(
+      [
+        event('reasoningContentEvent', { text: 'Let me ' }),
+        event('reasoningContentEvent', { text: 'think.' }),
+        event('reasoningContentEvent', { signature: 'sig-part-1' }),
+        event('reasoningContentEvent', { signature: '-part-2' }),
+        event('assistantResponseEvent', { content: 'Answer' }),
+      ],
+      { thinking: 'native' },
     );
+    assert.deepEqual(out.slice(0, -1), [
+      { type: 'reasoning', text: 'Let me ' },
+      { type: 'reasoning', text: 'think.' },
+      { type: 'reasoning_signature', signature: 'sig-part-1-part-2' },
+      { type: 'text', text: 'Answer' },
+    ]);
+    const redacted = await run([event('reasoningContentEvent', { redactedContent: 'EmwKAhgB' }), event('assistantResponseEvent', { content: 'x' })], { thinking: 'native' });
+    assert.deepEqual(redacted[0], { type: 'redacted_reasoning', data: 'EmwKAhgB' });
+  });
+
+  it('names the stop sequence that ended the answer', async () => {
+    const out = await run([event('assistantResponseEvent', { content: 'one two STOP three' })], { limits: { stop: ['STOP', 'two'] } });
+    assert.deepEqual(out.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text).join(''), 'one ');
+    assert.equal((out.at(-1) as { stopSequence?: string }).stopSequence, 'two');
   });
 
   it('maps reasoning events to reasoning deltas and counts them as completion tokens', async () => {

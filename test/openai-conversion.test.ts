@@ -89,7 +89,7 @@ describe('neutral events → OpenAI chunks and completion', () => {
     { type: 'tool_call_delta', index: 0, argumentsDelta: '{"x":' },
     { type: 'tool_call_delta', index: 0, argumentsDelta: '1}' },
     { type: 'tool_call_end', index: 0 },
-    { type: 'finish', reason: 'tool_calls', usage: { promptTokens: 10, completionTokens: 5, reasoningTokens: 0 } },
+    { type: 'finish', reason: 'tool_calls', usage: { promptTokens: 10, completionTokens: 5, reasoningTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, source: 'estimated' } },
   ];
 
   /** Encode one batch per event, as SSE text, and parse the `data:` events back. */

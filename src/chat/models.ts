@@ -19,12 +19,16 @@ export class ModelCatalog {
   }
 
   resolve(name: string): ModelInfo | undefined {
-    return this.byName.get(name.toLowerCase())?.model;
+    return this.lookup(name)?.model;
   }
 
-  /** The model a name selects, with the name as the catalog spells it. */
+  /**
+   * The model a name selects, with the name as the catalog spells it. Claude Code's spellings
+   * resolve too: a context suffix (`claude-sonnet-4-6[1m]`) and `-latest` are not part of the id.
+   */
   lookup(name: string): { name: string; model: ModelInfo } | undefined {
-    return this.byName.get(name.toLowerCase());
+    const key = name.toLowerCase();
+    return this.byName.get(key) ?? this.byName.get(key.replace(/\[[^\]]*\]$/, '').replace(/-latest$/, ''));
   }
 
   /** Every name a client may use, each once, with the model it selects: ids first, then aliases. */

@@ -65,6 +65,8 @@ export class OutputLimiter {
   private readonly holdBack: number;
   /** Set once a limit was reached; no more output is allowed. */
   hit: LimitHit | undefined;
+  /** The stop sequence that ended the answer, when one did. */
+  stopSequence: string | undefined;
 
   constructor(private readonly limits: OutputLimits) {
     this.stops = (limits.stop ?? []).filter((s) => s.length > 0);
@@ -86,14 +88,21 @@ export class OutputLimiter {
     if (this.stops.length === 0) return this.charge(delta);
     const buffer = this.held + delta;
     let cut = -1;
+    let found: string | undefined;
     for (const stop of this.stops) {
       const at = buffer.indexOf(stop);
-      if (at !== -1 && (cut === -1 || at < cut)) cut = at;
+      if (at !== -1 && (cut === -1 || at < cut)) {
+        cut = at;
+        found = stop;
+      }
     }
     if (cut !== -1) {
       this.held = '';
       const out = this.charge(buffer.slice(0, cut));
-      this.hit ??= 'stop';
+      if (!this.hit) {
+        this.hit = 'stop';
+        this.stopSequence = found;
+      }
       return out;
     }
     const keep = this.possibleStopStart(buffer);

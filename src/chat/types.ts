@@ -11,15 +11,28 @@ export type ContentPart = TextPart | ImagePart;
 export interface ToolCall {
   id: string;
   name: string;
-  /** JSON text of the arguments, as the client sent it. */
+  /** JSON text of the arguments, as the client sent it… */
   arguments: string;
+  /** …or, when the client sent an object (Anthropic's tool_use.input), that object. */
+  input?: Record<string, unknown>;
+}
+
+/**
+ * Thinking the model did in an earlier turn, as the client sends it back. `signature` is the
+ * upstream's own, when it signed the thinking (only then can the upstream take it back as
+ * thinking); `redacted` is thinking the upstream sent encrypted.
+ */
+export interface PastReasoning {
+  text: string;
+  signature?: string;
+  redacted?: string;
 }
 
 /** `index` is the message's position in the client's request, for error messages. */
 export type ChatMessage = { index?: number } & (
   | { role: 'user'; content: ContentPart[] }
-  | { role: 'assistant'; content: TextPart[]; toolCalls?: ToolCall[]; reasoning?: string }
-  | { role: 'tool'; toolCallId: string; content: TextPart[]; isError?: boolean }
+  | { role: 'assistant'; content: TextPart[]; toolCalls?: ToolCall[]; reasoning?: PastReasoning[] }
+  | { role: 'tool'; toolCallId: string; content: ContentPart[]; isError?: boolean }
 );
 
 export interface ToolDefinition {
@@ -44,29 +57,56 @@ export interface ChatRequest {
   maxOutputTokens?: number;
   /** Stop sequences: the answer ends before the first one. */
   stop?: string[];
-  /** Thinking on, with this budget of thinking tokens. */
-  reasoning?: { budgetTokens: number };
+  /** Thinking on, with this budget of thinking tokens (and, where the client said, this effort). */
+  reasoning?: { budgetTokens: number; effort?: ReasoningEffort };
   responseFormat?: ResponseFormat;
   /** false: the client wants at most one tool call per answer. */
   parallelToolCalls?: boolean;
+  /**
+   * A stable key for the client's session (Claude Code's session id, a prompt cache key): the
+   * upstream keeps one conversation and, while it stays healthy, one account for it, so its
+   * prompt cache keeps hitting.
+   */
+  session?: string;
 }
+
+export type ReasoningEffort = 'low' | 'medium' | 'high' | 'max';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
+/** Why an answer ended at a length: the client's cap, the upstream cutting it, or a full context. */
+export type LengthCause = 'max_tokens' | 'upstream' | 'context_window';
+
 export interface Usage {
+  /** All prompt tokens, cached or not. */
   promptTokens: number;
   completionTokens: number;
   reasoningTokens: number;
+  /** Of promptTokens: read from the upstream's prompt cache, and written to it (only when the upstream says). */
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** 'upstream': the figures are the upstream's own; 'estimated': the gateway counted them. */
+  source: 'upstream' | 'estimated';
+  /** What the upstream charged for the answer, in its unit (Kiro: credits), when it says. */
+  credits?: number;
 }
 
-/** What an upstream streams back. Tool-call `index` counts 0, 1, … within one answer. */
+/**
+ * What an upstream streams back. Tool-call `index` counts 0, 1, … within one answer. A thinking
+ * block is `reasoning` deltas, closed by one `reasoning_signature` when the upstream signed it.
+ * A tool call whose input the upstream cut off ends in `tool_call_dropped` instead of
+ * `tool_call_end`, and the answer ends there with reason `length`.
+ */
 export type ChatEvent =
   | { type: 'text'; text: string }
   | { type: 'reasoning'; text: string }
+  | { type: 'reasoning_signature'; signature: string }
+  | { type: 'redacted_reasoning'; data: string }
   | { type: 'tool_call_start'; index: number; id: string; name: string }
   | { type: 'tool_call_delta'; index: number; argumentsDelta: string }
   | { type: 'tool_call_end'; index: number }
-  | { type: 'finish'; reason: FinishReason; usage: Usage };
+  | { type: 'tool_call_dropped'; index: number; id: string; argumentsLength: number }
+  | { type: 'finish'; reason: FinishReason; usage: Usage; stopSequence?: string; lengthCause?: LengthCause };
 
 /** Events that arrived together (one upstream network read); passed on as one unit, at once. */
 export type EventBatch = readonly ChatEvent[];
@@ -81,6 +121,13 @@ export interface ModelInfo {
   contextWindow: number;
   /** Other names that select this model. */
   aliases: string[];
+  /** A human name, e.g. "Claude Sonnet 4.5". */
+  displayName: string;
+  /**
+   * How the upstream thinks for this model: 'native' streams real, signed thinking; 'tags' asks
+   * the model to think inline in <thinking> tags (no signature).
+   */
+  thinking: 'native' | 'tags';
 }
 
 /** One upstream login, as /health shows it: a fingerprint, never a secret. */
@@ -115,6 +162,8 @@ export interface ChatUpstream {
   readonly name: string;
   readonly models: readonly ModelInfo[];
   stream(request: ChatRequest, signal: AbortSignal, trace?: RequestTrace): Promise<AsyncIterable<EventBatch>>;
+  /** The prompt tokens of `request` as the upstream would get it (what usage reports when the upstream does not). */
+  countTokens(request: ChatRequest): Promise<number>;
   credentialStatus(): CredentialStatus;
   accounts(): AccountStatus[];
   close(): Promise<void>;

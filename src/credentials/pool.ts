@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../chat/errors.js';
 import type { CredentialStatus } from '../chat/types.js';
 import type { KiroAccount } from './account.js';
@@ -21,8 +22,13 @@ export const AUTH_COOLDOWN_MS = 5 * 60_000;
  * out of quota, throttled, or rejected even after a refresh rests for a while, and the request
  * moves on to the next account (the upstream adapter does the retry).
  */
+/** How long a session keeps its account without a request. */
+const STICKY_MS = 60 * 60_000;
+
 export class AccountPool implements CredentialProvider {
   private next = 0;
+  /** Session → the fingerprint of the account that served it last (Kiro's prompt cache is per account). */
+  private readonly sticky = new LRUCache<string, string>({ max: 10_000, ttl: STICKY_MS, updateAgeOnGet: true });
 
   constructor(
     private readonly members: readonly KiroAccount[],
@@ -34,12 +40,12 @@ export class AccountPool implements CredentialProvider {
     return this.members.length;
   }
 
-  async acquire(exclude: ReadonlySet<string> = new Set()): Promise<AccountLease> {
+  async acquire(exclude: ReadonlySet<string> = new Set(), affinity?: string): Promise<AccountLease> {
     const start = this.next++;
     const failed = new Set<KiroAccount>();
     let lastError: unknown;
     for (;;) {
-      const account = this.pick(start, exclude, failed);
+      const account = this.stuck(affinity, exclude, failed) ?? this.pick(start, exclude, failed);
       if (!account) {
         const error = lastError ?? this.noAccountError(exclude);
         if (error) throw error;
@@ -47,6 +53,7 @@ export class AccountPool implements CredentialProvider {
       }
       try {
         const credentials = await account.credentials();
+        if (affinity !== undefined && this.members.length > 1) this.sticky.set(affinity, account.fingerprint);
         return {
           credentials,
           refresh: () => account.refresh(credentials.accessToken),
@@ -57,6 +64,14 @@ export class AccountPool implements CredentialProvider {
         failed.add(account);
       }
     }
+  }
+
+  /** The account a session had, while it can serve. */
+  private stuck(affinity: string | undefined, exclude: ReadonlySet<string>, failed: ReadonlySet<KiroAccount>): KiroAccount | undefined {
+    if (affinity === undefined || this.members.length < 2) return undefined;
+    const fingerprint = this.sticky.get(affinity);
+    const account = fingerprint === undefined ? undefined : this.members.find((a) => a.fingerprint === fingerprint);
+    return account && !exclude.has(account.fingerprint) && !failed.has(account) && account.available() ? account : undefined;
   }
 
   /** Round robin from `start`: the first account that is not excluded, has not failed, and is not resting. */

@@ -32,9 +32,10 @@ export type AccountHealth = AccountStatus;
 export interface CredentialProvider {
   /**
    * A usable account, refreshed if its token is about to expire. `exclude` skips accounts a
-   * request already tried. Throws a GatewayError when no account can serve.
+   * request already tried; `affinity` (a client session) gets the account it had last time, while
+   * that one can serve. Throws a GatewayError when no account can serve.
    */
-  acquire(exclude?: ReadonlySet<string>): Promise<AccountLease>;
+  acquire(exclude?: ReadonlySet<string>, affinity?: string): Promise<AccountLease>;
   /** How many accounts there are (failover stops after trying each once). */
   readonly size: number;
   status(): CredentialStatus;

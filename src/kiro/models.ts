@@ -5,9 +5,13 @@ const day = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 1000);
 // `created` is the date in the id where there is one, else the approximate public release.
 // Public ids are Anthropic's; `upstreamId` is the dotted id Kiro's runtime endpoint takes
 // (kiro-protocol.md §4). Aliases are the names users already have configured in their tools.
+// `thinking`: the 4.x models before 4.6 answer 400 to Kiro's native reasoning fields
+// (kiro-protocol.md §9), so they think in prompt tags; the newer ones stream signed thinking.
 export const KIRO_MODELS: readonly ModelInfo[] = [
   {
     id: 'claude-sonnet-4-5-20250929',
+    displayName: 'Claude Sonnet 4.5',
+    thinking: 'tags',
     upstreamId: 'claude-sonnet-4.5',
     created: day('2025-09-29'),
     ownedBy: 'anthropic',
@@ -16,6 +20,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-sonnet-4-20250514',
+    displayName: 'Claude Sonnet 4',
+    thinking: 'tags',
     upstreamId: 'claude-sonnet-4',
     created: day('2025-05-14'),
     ownedBy: 'anthropic',
@@ -24,6 +30,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-haiku-4-5-20251001',
+    displayName: 'Claude Haiku 4.5',
+    thinking: 'tags',
     upstreamId: 'claude-haiku-4.5',
     created: day('2025-10-01'),
     ownedBy: 'anthropic',
@@ -32,6 +40,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-opus-4-5-20251101',
+    displayName: 'Claude Opus 4.5',
+    thinking: 'tags',
     upstreamId: 'claude-opus-4.5',
     created: day('2025-11-01'),
     ownedBy: 'anthropic',
@@ -40,6 +50,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-sonnet-4-6',
+    displayName: 'Claude Sonnet 4.6',
+    thinking: 'native',
     upstreamId: 'claude-sonnet-4.6',
     created: day('2026-02-17'),
     ownedBy: 'anthropic',
@@ -48,6 +60,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-opus-4-6',
+    displayName: 'Claude Opus 4.6',
+    thinking: 'native',
     upstreamId: 'claude-opus-4.6',
     created: day('2026-02-05'),
     ownedBy: 'anthropic',
@@ -56,6 +70,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-opus-4-7',
+    displayName: 'Claude Opus 4.7',
+    thinking: 'native',
     upstreamId: 'claude-opus-4.7',
     created: day('2026-04-16'),
     ownedBy: 'anthropic',
@@ -64,6 +80,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-opus-4-8',
+    displayName: 'Claude Opus 4.8',
+    thinking: 'native',
     upstreamId: 'claude-opus-4.8',
     created: day('2026-06-01'),
     ownedBy: 'anthropic',
@@ -72,6 +90,8 @@ export const KIRO_MODELS: readonly ModelInfo[] = [
   },
   {
     id: 'claude-sonnet-5',
+    displayName: 'Claude Sonnet 5',
+    thinking: 'native',
     upstreamId: 'claude-sonnet-5',
     created: day('2026-08-01'),
     ownedBy: 'anthropic',

@@ -1,11 +1,13 @@
 import { GatewayError } from '../chat/errors.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../chat/json-depth.js';
-import type { ChatMessage, ChatRequest, ContentPart, TextPart, ToolChoice } from '../chat/types.js';
+import type { ChatMessage, ChatRequest, ContentPart, PastReasoning, TextPart, ToolChoice } from '../chat/types.js';
 import { thinkingPrompt } from './thinking.js';
 import { ToolNameMap } from './tool-names.js';
 import type {
   KiroHistoryEntry,
   KiroImage,
+  KiroModelRequestFields,
+  KiroReasoningContent,
   KiroRequestBody,
   KiroTool,
   KiroToolResult,
@@ -39,8 +41,17 @@ export interface AssistantTurn {
   role: 'assistant';
   text: string;
   toolUses: KiroToolUse[];
+  /** Signed (or redacted) thinking of this turn, replayed natively. */
+  reasoning?: KiroReasoningContent;
   sources: number[];
 }
+
+/**
+ * How earlier thinking goes back to Kiro: 'native' as signed reasoningContent (what a model with
+ * native thinking needs to keep thinking after a tool call), 'tags' inline the way the prompt-tag
+ * mode writes it (§3.2 rule 9), 'none' not at all.
+ */
+export type ThinkingReplay = 'native' | 'tags' | 'none';
 export type Turn = UserTurn | AssistantTurn;
 
 const joinText = (parts: readonly ContentPart[]): string =>
@@ -69,26 +80,41 @@ export function toolInput(json: string, param = 'tool_calls'): Record<string, un
   return Object.fromEntries(Object.entries(value).filter(([key]) => key !== ''));
 }
 
-/** One turn per neutral message; tool messages become user turns that carry a tool result. */
-export function toTurns(messages: readonly ChatMessage[], names: ToolNameMap = new ToolNameMap()): Turn[] {
+const imagesOf = (parts: readonly ContentPart[]): KiroImage[] =>
+  parts.flatMap((p) => (p.type === 'image' ? [{ format: FORMATS[p.mediaType] ?? 'png', source: { bytes: p.data } }] : []));
+
+/** An assistant turn's earlier thinking, the way `replay` sends it: its reasoningContent, or its text prefix. */
+function pastThinking(reasoning: readonly PastReasoning[] | undefined, replay: ThinkingReplay): { reasoning?: KiroReasoningContent; prefix: string } {
+  if (!reasoning?.length || replay === 'none') return { prefix: '' };
+  if (replay === 'tags') {
+    const text = reasoning.map((r) => r.text).filter(Boolean).join('\n\n');
+    return { prefix: text ? `<thinking>${text}</thinking>\n\n` : '' };
+  }
+  // Only what Kiro signed can go back as thinking: unsigned thinking would be refused.
+  const signed = reasoning.find((r) => r.signature && r.text);
+  if (signed) return { reasoning: { reasoningText: { text: signed.text, signature: signed.signature! } }, prefix: '' };
+  const redacted = reasoning.find((r) => r.redacted);
+  return redacted ? { reasoning: { redactedContent: redacted.redacted! }, prefix: '' } : { prefix: '' };
+}
+
+/** One turn per neutral message; tool messages become user turns that carry a tool result (and its images). */
+export function toTurns(messages: readonly ChatMessage[], names: ToolNameMap = new ToolNameMap(), replay: ThinkingReplay = 'tags'): Turn[] {
   return messages.map((message, i): Turn => {
     const sources = [message.index ?? i];
     switch (message.role) {
       case 'user':
-        return {
-          role: 'user',
-          text: joinText(message.content),
-          images: message.content.flatMap((p) => (p.type === 'image' ? [{ format: FORMATS[p.mediaType] ?? 'png', source: { bytes: p.data } }] : [])),
-          toolResults: [],
-          sources,
-        };
+        return { role: 'user', text: joinText(message.content), images: imagesOf(message.content), toolResults: [], sources };
       case 'assistant': {
-        const text = joinText(message.content);
+        const thinking = pastThinking(message.reasoning, replay);
         return {
           role: 'assistant',
-          // Earlier thinking goes back the way Kiro's thinking mode writes it (§3.2 rule 9).
-          text: message.reasoning ? `<thinking>${message.reasoning}</thinking>\n\n${text}` : text,
-          toolUses: (message.toolCalls ?? []).map((call, k) => ({ toolUseId: call.id, name: names.toKiro(call.name), input: toolInput(call.arguments, `messages.${sources[0]}.tool_calls.${k}.function.arguments`) })),
+          text: thinking.prefix + joinText(message.content),
+          toolUses: (message.toolCalls ?? []).map((call, k) => ({
+            toolUseId: call.id,
+            name: names.toKiro(call.name),
+            input: call.input ?? toolInput(call.arguments, `messages.${sources[0]}.tool_calls.${k}.function.arguments`),
+          })),
+          ...(thinking.reasoning && { reasoning: thinking.reasoning }),
           sources,
         };
       }
@@ -96,7 +122,7 @@ export function toTurns(messages: readonly ChatMessage[], names: ToolNameMap = n
         return {
           role: 'user',
           text: '',
-          images: [],
+          images: imagesOf(message.content),
           toolResults: [{ toolUseId: message.toolCallId, content: [{ text: joinText(message.content) || EMPTY_HISTORY_TEXT }], status: message.isError ? 'error' : 'success' }],
           sources,
         };
@@ -125,7 +151,11 @@ export function mergeAdjacentTurns(turns: readonly Turn[]): Turn[] {
 function mergeRun(run: readonly Turn[]): Turn {
   const text = run.map((turn) => turn.text).filter((t) => t.length > 0).join('\n\n');
   const sources = run.flatMap((turn) => turn.sources);
-  if (run[0]!.role === 'assistant') return { role: 'assistant', text, toolUses: (run as AssistantTurn[]).flatMap((turn) => turn.toolUses), sources };
+  if (run[0]!.role === 'assistant') {
+    const assistants = run as AssistantTurn[];
+    const reasoning = assistants.find((turn) => turn.reasoning)?.reasoning;
+    return { role: 'assistant', text, toolUses: assistants.flatMap((turn) => turn.toolUses), ...(reasoning && { reasoning }), sources };
+  }
   const users = run as UserTurn[];
   return { role: 'user', text, images: users.flatMap((turn) => turn.images), toolResults: users.flatMap((turn) => turn.toolResults), sources };
 }
@@ -295,6 +325,7 @@ function toHistoryEntry(turn: Turn, modelId: string): KiroHistoryEntry {
   if (turn.role === 'user') return { userInputMessage: toUserInputMessage(turn, modelId, undefined) };
   const entry: KiroHistoryEntry = { assistantResponseMessage: { content: turn.text } };
   if (turn.toolUses.length > 0) entry.assistantResponseMessage.toolUses = turn.toolUses;
+  if (turn.reasoning) entry.assistantResponseMessage.reasoningContent = turn.reasoning;
   return entry;
 }
 
@@ -302,6 +333,17 @@ export interface KiroRequestOptions {
   conversationId: string;
   profileArn?: string;
   maxPayloadBytes?: number;
+  /** How the model thinks (see ModelInfo.thinking); 'tags' when unsaid. */
+  thinking?: 'native' | 'tags';
+  /** false: send no earlier thinking at all (Kiro refused a signature; the retry goes without). */
+  replayThinking?: boolean;
+}
+
+/** A thinking budget as the effort level native reasoning takes (kiro-protocol.md §9). */
+export function effortFor(reasoning: NonNullable<ChatRequest['reasoning']>): NonNullable<KiroModelRequestFields['output_config']>['effort'] {
+  if (reasoning.effort) return reasoning.effort;
+  const budget = reasoning.budgetTokens;
+  return budget <= 4000 ? 'low' : budget <= 12_000 ? 'medium' : budget <= 24_000 ? 'high' : 'max';
 }
 
 export interface BuiltKiroRequest {
@@ -325,6 +367,9 @@ function assemble(turns: readonly Turn[], tools: KiroTool[] | undefined, request
     },
   };
   if (history.length > 0) body.conversationState.history = history;
+  if (request.reasoning && options.thinking === 'native') {
+    body.additionalModelRequestFields = { thinking: { type: 'adaptive', display: 'summarized' }, output_config: { effort: effortFor(request.reasoning) } };
+  }
   if (options.profileArn) body.profileArn = options.profileArn;
   return body;
 }
@@ -354,11 +399,14 @@ function largestTurn(turns: readonly Turn[]): { turn: Turn; bytes: number } {
 /** Every rule applied, in order; the result is a body Kiro's validator accepts. */
 export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptions): BuiltKiroRequest {
   const names = new ToolNameMap();
-  let turns = pairToolResults(mergeAdjacentTurns(toTurns(request.messages, names)));
+  const native = options.thinking === 'native';
+  const replay: ThinkingReplay = options.replayThinking === false ? 'none' : native ? 'native' : 'tags';
+  let turns = pairToolResults(mergeAdjacentTurns(toTurns(request.messages, names, replay)));
   turns = ensureEndsWithUser(ensureStartsWithUser(turns));
   const plan = planTools(request, turns, names);
   const instructions = [
-    ...(request.reasoning ? [thinkingPrompt(request.reasoning.budgetTokens)] : []),
+    // Models without native thinking are asked to think in tags (kiro-protocol.md §9).
+    ...(request.reasoning && !native ? [thinkingPrompt(request.reasoning.budgetTokens)] : []),
     ...request.system.map((s) => names.rewriteText(s)),
     ...plan.instructions,
     toolChoiceInstruction(request.toolChoice, names),
@@ -405,6 +453,8 @@ export function kiroPromptParts(body: KiroRequestBody): string[] {
     if ('userInputMessage' in entry) user(entry.userInputMessage);
     else {
       parts.push(entry.assistantResponseMessage.content);
+      const reasoning = entry.assistantResponseMessage.reasoningContent;
+      if (reasoning && 'reasoningText' in reasoning) parts.push(reasoning.reasoningText.text);
       for (const use of entry.assistantResponseMessage.toolUses ?? []) parts.push(use.name, JSON.stringify(use.input));
     }
   }

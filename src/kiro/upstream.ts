@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
@@ -55,6 +55,7 @@ export class KiroUpstream implements ChatUpstream {
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
   /** A retried request is built for Kiro once. */
   private readonly built = new WeakMap<ChatRequest, BuiltKiroRequest>();
+  private readonly builtWithoutThinking = new WeakMap<ChatRequest, BuiltKiroRequest>();
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/generateAssistantResponse`;
@@ -74,12 +75,30 @@ export class KiroUpstream implements ChatUpstream {
    * retried or answered as a plain HTTP error.
    */
   async stream(chatRequest: ChatRequest, signal: AbortSignal, trace = new RequestTrace()): Promise<AsyncIterable<EventBatch>> {
-    let built = this.built.get(chatRequest);
+    return this.withAccounts(chatRequest, this.build(chatRequest), signal, trace);
+  }
+
+  async countTokens(chatRequest: ChatRequest): Promise<number> {
+    return countAllTokensAsync(kiroPromptParts(this.build(chatRequest).body));
+  }
+
+  /** The Kiro body for a request, built once however often it is sent or counted. */
+  private build(chatRequest: ChatRequest, replayThinking = true): BuiltKiroRequest {
+    const cache = replayThinking ? this.built : this.builtWithoutThinking;
+    let built = cache.get(chatRequest);
     if (!built) {
-      built = buildKiroRequest(chatRequest, { conversationId: randomUUID() });
-      this.built.set(chatRequest, built);
+      built = buildKiroRequest(chatRequest, {
+        conversationId: chatRequest.session ? conversationIdFor(chatRequest.session) : randomUUID(),
+        thinking: this.thinkingOf(chatRequest.upstreamModel),
+        replayThinking,
+      });
+      cache.set(chatRequest, built);
     }
-    return this.withAccounts(chatRequest, built, signal, trace);
+    return built;
+  }
+
+  private thinkingOf(upstreamModel: string): 'native' | 'tags' {
+    return this.models.find((model) => model.upstreamId === upstreamModel)?.thinking ?? 'tags';
   }
 
   /**
@@ -93,7 +112,7 @@ export class KiroUpstream implements ChatUpstream {
     for (;;) {
       let lease: AccountLease;
       try {
-        lease = await trace.waitFor(this.options.credentials.acquire(tried));
+        lease = await trace.waitFor(this.options.credentials.acquire(tried, chatRequest.session));
       } catch (error) {
         throw lastError ?? error;
       }
@@ -145,14 +164,22 @@ export class KiroUpstream implements ChatUpstream {
       call.abort(new GatewayError('timeout', `Kiro did not start answering within ${Math.round(this.options.firstTokenTimeoutMs / 1000)} s.`, { code: 'upstream_timeout' }));
     }, this.options.firstTokenTimeoutMs);
     try {
-      let response = await trace.waitFor(this.send(built, lease.credentials, callSignal));
+      let credentials = lease.credentials;
+      let response = await trace.waitFor(this.send(built, credentials, callSignal));
       if (response.statusCode === 403) {
         await response.body.dump();
-        const fresh = await trace.waitFor(lease.refresh());
-        response = await trace.waitFor(this.send(built, fresh, callSignal));
+        credentials = await trace.waitFor(lease.refresh());
+        response = await trace.waitFor(this.send(built, credentials, callSignal));
+      }
+      let text = response.statusCode === 200 ? '' : await trace.waitFor(response.body.text().catch(() => ''));
+      if (response.statusCode === 400 && /THINKING_SIGNATURE_INVALID/.test(text) && hasPastThinking(built)) {
+        // Kiro did not take a signature the client sent back (one from another gateway, or the
+        // official API): the same request without earlier thinking, once.
+        built = this.build(chatRequest, false);
+        response = await trace.waitFor(this.send(built, credentials, callSignal));
+        text = response.statusCode === 200 ? '' : await trace.waitFor(response.body.text().catch(() => ''));
       }
       if (response.statusCode !== 200) {
-        const text = await trace.waitFor(response.body.text().catch(() => ''));
         const error = mapKiroHttpError(response.statusCode, text, response.headers['retry-after']);
         if (error.code === 'upstream_token_invalid' || error.code === 'insufficient_quota' || error.code === 'rate_limit_exceeded') return { kind: 'rejected', error };
         throw error;
@@ -222,7 +249,7 @@ export class KiroUpstream implements ChatUpstream {
     return new KiroEventTranslator({
       promptTokens: () => countAllTokensAsync(kiroPromptParts(body)),
       toolNames: built.toolNames,
-      thinking: chatRequest.reasoning !== undefined,
+      ...(chatRequest.reasoning && { thinking: this.thinkingOf(chatRequest.upstreamModel) }),
       limits: {
         ...(chatRequest.stop && { stop: chatRequest.stop }),
         ...(chatRequest.maxOutputTokens !== undefined && { maxTokens: chatRequest.maxOutputTokens }),
@@ -287,6 +314,14 @@ export class KiroUpstream implements ChatUpstream {
     await this.options.dispatcher.close();
   }
 }
+
+/** A stable conversation id (a UUID) for a client session: Kiro's cache follows the conversation. */
+export function conversationIdFor(session: string): string {
+  const hex = createHash('sha256').update(`ki2api-session:${session}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+const hasPastThinking = (built: BuiltKiroRequest): boolean => (built.body.conversationState.history ?? []).some((entry) => 'assistantResponseMessage' in entry && entry.assistantResponseMessage.reasoningContent !== undefined);
 
 /** `first` (an already-read result of `rest`) followed by the rest, without another generator layer. */
 function prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncIterable<T> {

@@ -29,9 +29,19 @@ export interface KiroUserInputMessage {
   userInputMessageContext?: { tools?: KiroTool[]; toolResults?: KiroToolResult[] };
 }
 
+/** Thinking replayed to Kiro in history (kiro-protocol.md §9): signed text, or Kiro's redacted blob. */
+export type KiroReasoningContent = { reasoningText: { text: string; signature: string } } | { redactedContent: string };
+
 export interface KiroAssistantResponseMessage {
   content: string;
   toolUses?: KiroToolUse[];
+  reasoningContent?: KiroReasoningContent;
+}
+
+/** Native reasoning options for the models that advertise them (kiro-protocol.md §9). */
+export interface KiroModelRequestFields {
+  thinking: { type: 'adaptive'; display?: 'summarized' | 'omitted' };
+  output_config?: { effort: 'low' | 'medium' | 'high' | 'max' };
 }
 
 export type KiroHistoryEntry =
@@ -46,6 +56,7 @@ export interface KiroRequestBody {
     currentMessage: { userInputMessage: KiroUserInputMessage };
     history?: KiroHistoryEntry[];
   };
+  additionalModelRequestFields?: KiroModelRequestFields;
   profileArn?: string;
 }
 

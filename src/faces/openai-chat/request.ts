@@ -79,7 +79,8 @@ export async function toNeutralMessages(messages: readonly OpenAIMessage[], load
           ...(message.tool_calls?.length && {
             toolCalls: message.tool_calls.map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments })),
           }),
-          ...(message.reasoning_content && { reasoning: message.reasoning_content }),
+          // Reasoning this gateway returned earlier; unsigned, so it is text to the upstream.
+          ...(message.reasoning_content && { reasoning: [{ text: message.reasoning_content }] }),
         });
         break;
       case 'tool': {

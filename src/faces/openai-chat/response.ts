@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChunk, Usage as OpenAIUsage } from '../../../contract/index.js';
+import { GatewayError } from '../../chat/errors.js';
 import type { EventBatch, Usage } from '../../chat/types.js';
 import type { SseEncoder } from '../../orchestrator/answer.js';
 
@@ -15,10 +16,21 @@ export function toOpenAIUsage(usage: Usage): OpenAIUsage {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
-    prompt_tokens_details: { cached_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: usage.cacheReadTokens },
     completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
   };
 }
+
+/**
+ * A tool call whose input Kiro cut off. OpenAI's chunks carried its arguments as they came, so
+ * there is no taking it back: the answer ends in an error that says what happened.
+ */
+export const truncatedToolInput = (event: { id: string; argumentsLength: number }) =>
+  new GatewayError(
+    'upstream',
+    `Kiro cut off the input of tool call ${event.id} (${event.argumentsLength} characters, not valid JSON). The tool input was truncated; ask the model to write smaller pieces.`,
+    { code: 'tool_input_truncated' },
+  );
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
@@ -75,7 +87,11 @@ export class SseChunkEncoder implements SseEncoder {
           out += this.chunk({ tool_calls: [{ index: event.index, function: { arguments: event.argumentsDelta } }] });
           break;
         case 'tool_call_end':
+        case 'reasoning_signature':
+        case 'redacted_reasoning':
           break;
+        case 'tool_call_dropped':
+          throw truncatedToolInput(event);
         case 'finish':
           out += this.chunk('{}', event.reason);
           if (this.includeUsage) out += `${this.usageHead}${JSON.stringify(toOpenAIUsage(event.usage))}}\n\n`;
@@ -107,6 +123,8 @@ export async function collectCompletion(batches: AsyncIterable<EventBatch>, id: 
         case 'tool_call_delta':
           calls[event.index]!.arguments += event.argumentsDelta;
           break;
+        case 'tool_call_dropped':
+          throw truncatedToolInput(event);
         case 'finish':
           finish = event;
           break;
