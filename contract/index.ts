@@ -1,17 +1,28 @@
 import { initContract } from '@ts-rest/core';
 import { z } from 'zod';
+import {
+  AnthropicCountTokensRequestSchema,
+  AnthropicCountTokensResponseSchema,
+  AnthropicCreateMessageRequestSchema,
+  AnthropicErrorResponseSchema,
+  AnthropicMessageSchema,
+  AnthropicModelListSchema,
+  AnthropicModelSchema,
+  AnthropicStreamEventSchema,
+} from './anthropic.js';
 import { ChatCompletionChunkSchema, ChatCompletionRequestSchema, ChatCompletionSchema } from './openai/chat.js';
 import { ErrorResponseSchema } from './openai/errors.js';
 import { ModelListSchema, ModelSchema } from './openai/models.js';
 import { HealthSchema, ReadySchema } from './ops.js';
 
+export * from './anthropic.js';
 export * from './openai/chat.js';
 export * from './openai/errors.js';
 export * from './openai/models.js';
 export * from './ops.js';
 
-/** The API families the gateway speaks, each a face of its own; `ops` belongs to none. */
-export type Face = 'chat' | 'ops';
+/** The API families the gateway speaks, each a face of its own; `ops` and `models` belong to none. */
+export type Face = 'chat' | 'messages' | 'models' | 'ops';
 
 /** Per-route facts that middleware and the OpenAPI generator read. */
 export interface RouteMeta {
@@ -20,7 +31,7 @@ export interface RouteMeta {
   /** Schema of one `data:` event when the route answers `text/event-stream`. */
   sseChunk?: z.ZodTypeAny;
   /** Swagger UI section. */
-  tag: 'Chat' | 'Models' | 'Health';
+  tag: 'Chat' | 'Anthropic Messages' | 'Models' | 'Health';
   /** Which face answers (and so which error envelope it uses). */
   face: Face;
 }
@@ -59,7 +70,57 @@ export const chatContract = c.router(
   { strictStatusCodes: true },
 );
 
-/** The model list, shared by every face. */
+const anthropicErrors = {
+  400: AnthropicErrorResponseSchema,
+  401: AnthropicErrorResponseSchema,
+  403: AnthropicErrorResponseSchema,
+  404: AnthropicErrorResponseSchema,
+  408: AnthropicErrorResponseSchema,
+  413: AnthropicErrorResponseSchema,
+  429: AnthropicErrorResponseSchema,
+  500: AnthropicErrorResponseSchema,
+  502: AnthropicErrorResponseSchema,
+  503: AnthropicErrorResponseSchema,
+  504: AnthropicErrorResponseSchema,
+  529: AnthropicErrorResponseSchema,
+} as const;
+
+/** Anthropic Messages, for Claude Code and the Anthropic SDKs. */
+export const messagesContract = c.router(
+  {
+    createMessage: {
+      method: 'POST',
+      path: '/v1/messages',
+      summary: 'Create a message (Anthropic)',
+      description:
+        'Claude through Kiro in Anthropic\'s Messages format. With `"stream": true` the answer is a `text/event-stream` of ' +
+        'AnthropicMessageStreamEvent events (`event:` and `data:` lines); otherwise one AnthropicMessage. Authenticate with ' +
+        '`x-api-key` or `Authorization: Bearer`; any `anthropic-version` and `anthropic-beta` are accepted (betas that change ' +
+        'nothing here are named in `x-ki2api-ignored-betas`). A query string (Claude Code sends `?beta=true`) is ignored.',
+      body: AnthropicCreateMessageRequestSchema,
+      responses: { 200: AnthropicMessageSchema, ...anthropicErrors },
+      metadata: { tag: 'Anthropic Messages', face: 'messages', sseChunk: AnthropicStreamEventSchema } satisfies RouteMeta,
+    },
+    countTokens: {
+      method: 'POST',
+      path: '/v1/messages/count_tokens',
+      summary: 'Count the tokens of a message (Anthropic)',
+      description:
+        'The prompt tokens of the request as Kiro would get it, counted the way `usage.input_tokens` is, plus 10 %: Claude Code ' +
+        'decides when to compact from this figure, so it errs high. Nothing is sent to Kiro.',
+      body: AnthropicCountTokensRequestSchema,
+      responses: { 200: AnthropicCountTokensResponseSchema, ...anthropicErrors },
+      metadata: { tag: 'Anthropic Messages', face: 'messages' } satisfies RouteMeta,
+    },
+  },
+  { strictStatusCodes: true },
+);
+
+const ModelHeaders = z.object({
+  'anthropic-version': z.string().optional().describe('When present, the answer has Anthropic\'s shape (what Claude Code and the Anthropic SDKs read); otherwise OpenAI\'s.'),
+});
+
+/** The model list, shared by every face: OpenAI's shape, or Anthropic's for a client that says `anthropic-version`. */
 export const modelsContract = c.router(
   {
     listModels: {
@@ -67,8 +128,9 @@ export const modelsContract = c.router(
       path: '/v1/models',
       summary: 'List models',
       description: 'The models this gateway serves, aliases included. Also served at `/models`.',
-      responses: { 200: ModelListSchema, 401: ErrorResponseSchema },
-      metadata: { tag: 'Models', face: 'chat' } satisfies RouteMeta,
+      headers: ModelHeaders,
+      responses: { 200: z.union([ModelListSchema, AnthropicModelListSchema]), 401: z.union([ErrorResponseSchema, AnthropicErrorResponseSchema]) },
+      metadata: { tag: 'Models', face: 'models' } satisfies RouteMeta,
     },
     retrieveModel: {
       method: 'GET',
@@ -76,8 +138,13 @@ export const modelsContract = c.router(
       summary: 'Retrieve a model',
       description: 'One model by id or alias. Also served at `/models/{model}`.',
       pathParams: z.object({ model: z.string().describe('A model id or alias, e.g. `claude-sonnet-4-5-20250929`.') }),
-      responses: { 200: ModelSchema, 401: ErrorResponseSchema, 404: ErrorResponseSchema },
-      metadata: { tag: 'Models', face: 'chat' } satisfies RouteMeta,
+      headers: ModelHeaders,
+      responses: {
+        200: z.union([ModelSchema, AnthropicModelSchema]),
+        401: z.union([ErrorResponseSchema, AnthropicErrorResponseSchema]),
+        404: z.union([ErrorResponseSchema, AnthropicErrorResponseSchema]),
+      },
+      metadata: { tag: 'Models', face: 'models' } satisfies RouteMeta,
     },
   },
   { strictStatusCodes: true },
@@ -116,6 +183,6 @@ export const opsContract = c.router(
   { strictStatusCodes: true },
 );
 
-export const contract = c.router({ chat: chatContract, models: modelsContract, ops: opsContract });
+export const contract = c.router({ chat: chatContract, messages: messagesContract, models: modelsContract, ops: opsContract });
 
 export type Contract = typeof contract;

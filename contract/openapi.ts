@@ -1,7 +1,7 @@
 import { generateSchema } from '@anatine/zod-openapi';
 import type { AppRoute } from '@ts-rest/core';
 import { generateOpenApi } from '@ts-rest/open-api';
-import type { OperationObject, RequestBodyObject, ResponseObject } from 'openapi3-ts';
+import type { ExampleObject, OperationObject, RequestBodyObject, ResponseObject } from 'openapi3-ts';
 import { contract, type RouteMeta } from './index.js';
 
 type Json = Record<string, unknown>;
@@ -10,6 +10,7 @@ const STATUS_DESCRIPTIONS: Record<string, string> = {
   200: 'OK',
   400: 'Invalid request: malformed JSON, a wrong field, or a request Kiro cannot take (`param` names the field).',
   401: 'Missing or wrong API key (`invalid_api_key`).',
+  403: 'Not allowed (the key may not do this).',
   404: 'Unknown model (`model_not_found`) or route.',
   408: 'The request body did not arrive in time (`REQUEST_TIMEOUT_MS`).',
   413: 'Request body over the size limit.',
@@ -18,6 +19,7 @@ const STATUS_DESCRIPTIONS: Record<string, string> = {
   502: 'Kiro failed or sent a broken stream.',
   503: 'No usable Kiro credentials, or Kiro is temporarily unavailable.',
   504: 'Kiro did not answer in time.',
+  529: 'Kiro has no capacity right now (Anthropic\'s `overloaded_error`); retry with backoff.',
 };
 
 const CHAT_EXAMPLES = {
@@ -50,6 +52,31 @@ const CHAT_EXAMPLES = {
   },
 };
 
+const MESSAGE_EXAMPLES = {
+  simple: { summary: 'A short answer (JSON)', value: { model: 'claude-sonnet-4-5-20250929', max_tokens: 1024, system: 'You are a concise assistant.', messages: [{ role: 'user', content: 'Say hello in three words.' }] } },
+  streaming: { summary: 'Streamed answer (text/event-stream)', value: { model: 'claude-sonnet-4-5-20250929', max_tokens: 1024, stream: true, messages: [{ role: 'user', content: 'Count from 1 to 5.' }] } },
+  tools: {
+    summary: 'A tool the model may call',
+    value: {
+      model: 'claude-sonnet-4-5-20250929',
+      max_tokens: 1024,
+      tools: [{ name: 'get_weather', description: 'Current weather for a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }],
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+    },
+  },
+};
+
+const MESSAGE_SSE_EXAMPLE = [
+  'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01AbCdEfGhIjKlMnOpQrStUv","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5-20250929","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":14,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}',
+  'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
+  'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"1, 2, 3, 4, 5"}}',
+  'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}',
+  'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":14,"output_tokens":13,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}',
+  'event: message_stop\ndata: {"type":"message_stop"}',
+  '',
+  '',
+].join('\n\n');
+
 const SSE_EXAMPLE = [
   'data: {"id":"chatcmpl-4f1c2d3e5b6a7980a1b2c3d4","object":"chat.completion.chunk","created":1763721600,"model":"claude-sonnet-4-5-20250929","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}',
   'data: {"id":"chatcmpl-4f1c2d3e5b6a7980a1b2c3d4","object":"chat.completion.chunk","created":1763721600,"model":"claude-sonnet-4-5-20250929","choices":[{"index":0,"delta":{"content":"1, 2, 3, 4, 5"},"logprobs":null,"finish_reason":null}]}',
@@ -59,27 +86,6 @@ const SSE_EXAMPLE = [
   '',
   '',
 ].join('\n\n');
-
-/** Replace every sub-schema whose title is already a component with a `$ref` to it. */
-function refKnownComponents(schema: Json, components: Record<string, Json>, isRoot = true): Json {
-  const title = schema.title;
-  if (!isRoot && typeof title === 'string' && components[title]) {
-    return schema.nullable ? { nullable: true, allOf: [{ $ref: `#/components/schemas/${title}` }] } : { $ref: `#/components/schemas/${title}` };
-  }
-  const out: Json = {};
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === 'properties' && value && typeof value === 'object') {
-      out[key] = Object.fromEntries(Object.entries(value as Record<string, Json>).map(([k, v]) => [k, refKnownComponents(v, components, false)]));
-    } else if (key === 'items' && value && typeof value === 'object') {
-      out[key] = refKnownComponents(value as Json, components, false);
-    } else if ((key === 'oneOf' || key === 'anyOf' || key === 'allOf') && Array.isArray(value)) {
-      out[key] = value.map((v: Json) => refKnownComponents(v, components, false));
-    } else {
-      out[key] = value;
-    }
-  }
-  return out;
-}
 
 /**
  * A nullable enum must list null among its values, or a validator (and a client generated from the
@@ -94,6 +100,46 @@ function withNullInNullableEnums(node: unknown): unknown {
   return out;
 }
 
+/** Per streaming route: its request examples, the stream example and how its body is described. */
+const STREAMING_ROUTES: Record<string, { examples: Record<string, ExampleObject>; sse: string; body: string; ok: string }> = {
+  '/v1/chat/completions': {
+    examples: CHAT_EXAMPLES,
+    sse: SSE_EXAMPLE,
+    body: 'The chat request. Unknown fields are accepted and ignored.',
+    ok: 'The completion: JSON when `stream` is false, server-sent events when `stream` is true.',
+  },
+  '/v1/messages': {
+    examples: MESSAGE_EXAMPLES,
+    sse: MESSAGE_SSE_EXAMPLE,
+    body: 'The message request. Unknown fields (`context_management`, `cache_control`, …) are accepted and ignored.',
+    ok: 'The message: JSON when `stream` is false, server-sent events when `stream` is true.',
+  },
+};
+
+/**
+ * `schema` with every titled sub-schema a `$ref` to a component of its own (made when it is not one
+ * yet): each event of a stream is then a named schema a client generator turns into a type.
+ */
+function componentsOfTitled(schema: Json, components: Record<string, Json>, isRoot = true): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'properties' && value && typeof value === 'object') {
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, Json>).map(([k, v]) => [k, componentsOfTitled(v, components, false)]));
+    } else if ((key === 'items' || key === 'additionalProperties') && value && typeof value === 'object') {
+      out[key] = componentsOfTitled(value as Json, components, false);
+    } else if ((key === 'oneOf' || key === 'anyOf' || key === 'allOf') && Array.isArray(value)) {
+      out[key] = value.map((v: Json) => componentsOfTitled(v, components, false));
+    } else {
+      out[key] = value;
+    }
+  }
+  const title = out.title;
+  if (isRoot || typeof title !== 'string') return out;
+  const { nullable, ...named } = out;
+  components[title] ??= named;
+  return nullable ? { nullable: true, allOf: [{ $ref: `#/components/schemas/${title}` }] } : { $ref: `#/components/schemas/${title}` };
+}
+
 /** The OpenAPI 3.0 document of the whole public API. Deterministic: no dates, no environment. */
 export function buildOpenApiDocument(version: string): Json {
   const sseComponents: Record<string, Json> = {};
@@ -104,22 +150,24 @@ export function buildOpenApiDocument(version: string): Json {
         title: 'ki2api',
         version,
         description:
-          'OpenAI-compatible gateway in front of Kiro: Claude models through your Kiro login. ' +
-          'Authorize with the gateway API key (default `ki2api-key-2024`) as a bearer token.',
+          'Gateway in front of Kiro: Claude models through your Kiro login, in OpenAI\'s and Anthropic\'s APIs. ' +
+          'Authorize with the gateway API key (default `ki2api-key-2024`) as a bearer token or as `x-api-key`.',
         license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
       },
       servers: [{ url: '/' }],
       tags: [
-        { name: 'Chat', description: 'Chat completions, JSON or streamed.' },
+        { name: 'Chat', description: 'OpenAI Chat Completions, JSON or streamed.' },
+        { name: 'Anthropic Messages', description: 'Anthropic\'s Messages API (Claude Code, the Anthropic SDKs), JSON or streamed.' },
         { name: 'Models', description: 'Available models and aliases.' },
         { name: 'Health', description: 'Liveness and credential status.' },
       ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'The gateway API key (`API_KEY`), e.g. `ki2api-key-2024`.' },
+          apiKeyAuth: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key as an `x-api-key` header (what Anthropic clients send).' },
         },
       },
-      security: [{ bearerAuth: [] }],
+      security: [{ bearerAuth: [] }, { apiKeyAuth: [] }],
     },
     {
       setOperationId: true,
@@ -131,19 +179,17 @@ export function buildOpenApiDocument(version: string): Json {
         }
         const result: OperationObject = { ...operation, tags: [meta.tag] };
         if (meta.public) result.security = [];
-        if (meta.sseChunk) {
+        const streaming = STREAMING_ROUTES[route.path];
+        if (meta.sseChunk && streaming) {
           const title = (generateSchema(meta.sseChunk, true) as Json).title as string;
           sseComponents[title] = generateSchema(meta.sseChunk, true) as Json;
           const ok = responses['200'] as ResponseObject & { content: Record<string, Json> };
-          ok.description = 'The completion: JSON when `stream` is false, server-sent events when `stream` is true.';
-          ok.content['text/event-stream'] = {
-            schema: { $ref: `#/components/schemas/${title}` },
-            example: SSE_EXAMPLE,
-          };
+          ok.description = streaming.ok;
+          ok.content['text/event-stream'] = { schema: { $ref: `#/components/schemas/${title}` }, example: streaming.sse };
           const body = operation.requestBody as (RequestBodyObject & { content: Record<string, Json> }) | undefined;
           if (body) {
-            body.description = 'The chat request. Unknown fields are accepted and ignored.';
-            body.content['application/json']!.examples = CHAT_EXAMPLES;
+            body.description = streaming.body;
+            body.content['application/json']!.examples = streaming.examples;
           }
         }
         return result;
@@ -152,7 +198,7 @@ export function buildOpenApiDocument(version: string): Json {
   ) as Json;
   const components = doc.components as { schemas: Record<string, Json> };
   for (const [title, schema] of Object.entries(sseComponents)) {
-    components.schemas[title] = refKnownComponents(schema, components.schemas);
+    components.schemas[title] = componentsOfTitled(schema, components.schemas);
   }
   return withNullInNullableEnums(JSON.parse(JSON.stringify(doc))) as Json;
 }

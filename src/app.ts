@@ -3,11 +3,14 @@ import type { AppRoute, AppRouter } from '@ts-rest/core';
 import compression from 'compression';
 import cors from 'cors';
 import express, { type Express, type Request, type RequestHandler } from 'express';
-import { chatContract, contract, modelsContract, opsContract, type RouteMeta } from '../contract/index.js';
+import { chatContract, contract, messagesContract, modelsContract, opsContract, type RouteMeta } from '../contract/index.js';
 import { GatewayError } from './chat/errors.js';
 import type { ImageFetcher } from './chat/images.js';
 import type { ModelCatalog } from './chat/models.js';
 import type { ChatUpstream } from './chat/types.js';
+import { anthropicErrors } from './faces/anthropic/errors.js';
+import { anthropicModelList, toAnthropicModel } from './faces/anthropic/models.js';
+import { createMessagesRouter } from './faces/anthropic/routes.js';
 import type { CompletionCache } from './faces/openai-chat/cache.js';
 import { openaiModelList, toOpenAIModel } from './faces/openai-chat/models.js';
 import { createChatRouter, modelNotFound } from './faces/openai-chat/routes.js';
@@ -62,7 +65,7 @@ export interface AppDeps {
  */
 const canonicalPaths: RequestHandler = (req, _res, next) => {
   let path = req.path;
-  if (path === '/chat/completions' || path === '/models' || path.startsWith('/models/')) path = `/v1${path}`;
+  if (path === '/chat/completions' || path === '/models' || path.startsWith('/models/') || path === '/messages' || path === '/messages/count_tokens') path = `/v1${path}`;
   const model = /^\/v1\/models\/(.+)$/.exec(path);
   if (model && model[1]!.includes('/')) path = `/v1/models/${encodeURIComponent(model[1]!)}`;
   if (path !== req.path) req.url = path + req.url.slice(req.path.length);
@@ -107,7 +110,13 @@ function publicRoutes(router: AppRouter): Set<string> {
 }
 
 /** The routes that run a model: limits apply to them only. */
-const ANSWER_PATHS: ReadonlySet<string> = new Set([chatContract.createChatCompletion.path]);
+const ANSWER_PATHS: ReadonlySet<string> = new Set([chatContract.createChatCompletion.path, messagesContract.createMessage.path]);
+
+/** A client of Anthropic's API: it says which version it speaks. */
+const speaksAnthropic = (req: Request) => req.headers['anthropic-version'] !== undefined;
+
+/** Which face's error envelope a request gets: Anthropic's for its routes (and for its clients on shared ones). */
+const FACE_ERRORS = [{ matches: (req: Request) => req.path.startsWith('/v1/messages') || (speaksAnthropic(req) && !req.path.startsWith('/v1/chat')), errors: anthropicErrors }];
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -117,7 +126,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', false);
   app.use(observeRequests(deps.logger, deps.metrics));
   app.use(canonicalPaths);
-  app.use(useFaceErrors([], openaiErrors));
+  app.use(useFaceErrors(FACE_ERRORS, openaiErrors));
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : deps.corsOrigins, exposedHeaders: ['x-request-id', 'x-ki2api-overhead-ms', 'retry-after'], maxAge: 600 }));
   }
@@ -169,14 +178,17 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.cache && { cache: deps.cache }),
   });
   createExpressEndpoints(chatContract, chat, app, endpoints);
+  const messages = createMessagesRouter({ orchestrator, catalog: deps.catalog, ...(deps.images && { images: deps.images }) });
+  createExpressEndpoints(messagesContract, messages, app, endpoints);
 
+  // One model list, in the shape the client speaks.
   const s = initServer();
   const models = s.router(modelsContract, {
-    listModels: async () => ({ status: 200, body: openaiModelList(deps.catalog) }),
-    retrieveModel: async ({ params }) => {
+    listModels: async ({ req }) => ({ status: 200, body: speaksAnthropic(req) ? anthropicModelList(deps.catalog) : openaiModelList(deps.catalog) }),
+    retrieveModel: async ({ params, req }) => {
       const entry = deps.catalog.lookup(params.model);
       if (!entry) throw modelNotFound(params.model);
-      return { status: 200, body: toOpenAIModel(entry.name, entry.model) };
+      return { status: 200, body: speaksAnthropic(req) ? toAnthropicModel(entry.name, entry.model) : toOpenAIModel(entry.name, entry.model) };
     },
   });
   createExpressEndpoints(modelsContract, models, app, endpoints);
@@ -186,7 +198,7 @@ export function createApp(deps: AppDeps): Express {
 
   // After the API routes: a chat request never walks past the docs' layers.
   app.use(lazyDocs());
-  app.use(notFoundHandler('/v1/chat/completions, /v1/models, /health, /ready and /docs'));
+  app.use(notFoundHandler('/v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models, /health, /ready and /docs'));
   app.use(errorHandler(deps.logger));
   return app;
 }

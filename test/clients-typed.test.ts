@@ -22,7 +22,7 @@ describe('typed clients', () => {
     assert.equal(model.status, 200);
     const missing = await client.models.retrieveModel({ params: { model: 'nope' } });
     assert.equal(missing.status, 404);
-    if (missing.status === 404) assert.equal(missing.body.error.code, 'model_not_found');
+    if (missing.status === 404) assert.equal('code' in missing.body.error && missing.body.error.code, 'model_not_found');
     const completion = await client.chat.createChatCompletion({ body: { model: 'gpt-4', messages: [{ role: 'user', content: 'typed' }] } });
     assert.equal(completion.status, 200);
     if (completion.status === 200) assert.equal(completion.body.choices[0]!.message.role, 'assistant');

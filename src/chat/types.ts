@@ -89,7 +89,21 @@ export interface Usage {
   source: 'upstream' | 'estimated';
   /** What the upstream charged for the answer, in its unit (Kiro: credits), when it says. */
   credits?: number;
+  /** Web searches the gateway ran for the answer. */
+  webSearches?: number;
 }
+
+/** One result of a web search the gateway ran for the model. */
+export interface SearchResult {
+  title: string;
+  url: string;
+  snippet: string;
+  /** When the page was published, as the search service says (free text), if it does. */
+  published?: string;
+}
+
+/** Why a web search gave no results. */
+export type SearchFailure = 'unavailable' | 'max_uses_exceeded' | 'too_many_requests' | 'invalid_tool_input' | 'query_too_long';
 
 /**
  * What an upstream streams back. Tool-call `index` counts 0, 1, … within one answer. A thinking
@@ -106,6 +120,9 @@ export type ChatEvent =
   | { type: 'tool_call_delta'; index: number; argumentsDelta: string }
   | { type: 'tool_call_end'; index: number }
   | { type: 'tool_call_dropped'; index: number; id: string; argumentsLength: number }
+  /** The gateway ran a server tool (web search) for the model: the call, then its result. */
+  | { type: 'server_tool_call'; id: string; name: 'web_search'; query: string }
+  | { type: 'server_tool_result'; id: string; name: 'web_search'; results: SearchResult[]; error?: SearchFailure }
   | { type: 'finish'; reason: FinishReason; usage: Usage; stopSequence?: string; lengthCause?: LengthCause };
 
 /** Events that arrived together (one upstream network read); passed on as one unit, at once. */
@@ -164,6 +181,8 @@ export interface ChatUpstream {
   stream(request: ChatRequest, signal: AbortSignal, trace?: RequestTrace): Promise<AsyncIterable<EventBatch>>;
   /** The prompt tokens of `request` as the upstream would get it (what usage reports when the upstream does not). */
   countTokens(request: ChatRequest): Promise<number>;
+  /** Runs a web search for the model, when the upstream can (Kiro: its MCP search); `session` keeps the account. */
+  webSearch?(query: string, signal: AbortSignal, session?: string): Promise<SearchResult[]>;
   credentialStatus(): CredentialStatus;
   accounts(): AccountStatus[];
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { ZodError, ZodIssue } from 'zod';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
 import type { Logger } from '../logger.js';
@@ -20,10 +20,10 @@ export interface FaceErrors {
 /** The face errors of a request, set by `useFaceErrors` from its path. */
 export const faceErrorsOf = (res: Response): FaceErrors => res.locals.faceErrors as FaceErrors;
 
-/** Picks each request's error envelope from its path (first match wins; the last entry is the fallback). */
-export function useFaceErrors(faces: readonly { matches: (path: string) => boolean; errors: FaceErrors }[], fallback: FaceErrors): RequestHandler {
+/** Picks each request's error envelope from its path and headers (first match wins, else `fallback`). */
+export function useFaceErrors(faces: readonly { matches: (req: Request) => boolean; errors: FaceErrors }[], fallback: FaceErrors): RequestHandler {
   return (req, res, next) => {
-    res.locals.faceErrors = faces.find((face) => face.matches(req.path))?.errors ?? fallback;
+    res.locals.faceErrors = faces.find((face) => face.matches(req))?.errors ?? fallback;
     next();
   };
 }

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
 import { countAllTokensAsync } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
-import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo } from '../chat/types.js';
+import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo, SearchResult } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
 import { decodeFrame, MessageFramer } from './eventstream.js';
@@ -52,6 +52,7 @@ export class KiroUpstream implements ChatUpstream {
   readonly name = 'kiro';
   readonly models: readonly ModelInfo[] = KIRO_MODELS;
   private readonly url: string;
+  private readonly mcpUrl: string;
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
   /** A retried request is built for Kiro once. */
   private readonly built = new WeakMap<ChatRequest, BuiltKiroRequest>();
@@ -59,6 +60,7 @@ export class KiroUpstream implements ChatUpstream {
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/generateAssistantResponse`;
+    this.mcpUrl = `${options.baseUrl.replace(/\/+$/, '')}/mcp`;
   }
 
   credentialStatus(): CredentialStatus {
@@ -76,6 +78,37 @@ export class KiroUpstream implements ChatUpstream {
    */
   async stream(chatRequest: ChatRequest, signal: AbortSignal, trace = new RequestTrace()): Promise<AsyncIterable<EventBatch>> {
     return this.withAccounts(chatRequest, this.build(chatRequest), signal, trace);
+  }
+
+  /**
+   * Kiro's web search: JSON-RPC `tools/call` of `web_search` on its MCP endpoint, the profile ARN
+   * in the body. The results come as a JSON string inside a text part. An account that may not
+   * search gets 403: that is `web_search_unavailable`, which the model is told.
+   */
+  async webSearch(query: string, signal: AbortSignal, session?: string): Promise<SearchResult[]> {
+    const lease = await this.options.credentials.acquire(new Set(), session);
+    const { accessToken, profileArn, fingerprint } = lease.credentials;
+    const id = `web_search_tooluse_${randomBytes(11).toString('hex').slice(0, 22)}_${Date.now()}_${randomBytes(4).toString('hex')}`;
+    const body = { id, jsonrpc: '2.0', method: 'tools/call', params: { name: 'web_search', arguments: { query } }, ...(profileArn && { profileArn }) };
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(this.mcpUrl, {
+        method: 'POST',
+        headers: { ...kiroHeaders(accessToken, fingerprint), accept: 'application/json', ...(profileArn && { 'x-amzn-kiro-profile-arn': profileArn }) },
+        body: JSON.stringify(body),
+        dispatcher: this.options.dispatcher,
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      throw mapTransportError(error);
+    }
+    const text = await response.body.text().catch(() => '');
+    if (response.statusCode === 401 || response.statusCode === 403) {
+      throw new GatewayError('permission', 'Kiro refused the web search for this account (its plan may not include it).', { code: 'web_search_unavailable' });
+    }
+    if (response.statusCode !== 200) throw mapKiroHttpError(response.statusCode, text, response.headers['retry-after']);
+    return parseSearchResults(text);
   }
 
   async countTokens(chatRequest: ChatRequest): Promise<number> {
@@ -313,6 +346,27 @@ export class KiroUpstream implements ChatUpstream {
   async close(): Promise<void> {
     await this.options.dispatcher.close();
   }
+}
+
+/** The results in Kiro's MCP answer: a JSON string in a text part, whose `results` are the pages. */
+export function parseSearchResults(text: string): SearchResult[] {
+  const fail = () => new GatewayError('upstream', 'Kiro\'s web search sent an answer that is not the expected JSON.', { code: 'upstream_error' });
+  let inner: unknown;
+  try {
+    const answer = JSON.parse(text) as { result?: { content?: { type?: string; text?: string }[]; isError?: boolean }; error?: { message?: string } };
+    if (answer.error || answer.result?.isError) throw new GatewayError('upstream', `Kiro's web search failed: ${answer.error?.message ?? 'error'}.`, { code: 'upstream_error' });
+    inner = JSON.parse(answer.result?.content?.find((c) => c.type === 'text')?.text ?? '{}');
+  } catch (error) {
+    if (isGatewayError(error)) throw error;
+    throw fail();
+  }
+  const results = (inner as { results?: unknown }).results;
+  if (!Array.isArray(results)) return [];
+  return results.flatMap((r: Record<string, unknown>) => {
+    if (typeof r?.url !== 'string') return [];
+    const published = typeof r.publishedDate === 'number' ? new Date(r.publishedDate).toUTCString().slice(5, 16) : typeof r.publishedDate === 'string' ? r.publishedDate : undefined;
+    return [{ title: typeof r.title === 'string' ? r.title : r.url, url: r.url, snippet: typeof r.snippet === 'string' ? r.snippet : '', ...(published && { published }) }];
+  });
 }
 
 /** A stable conversation id (a UUID) for a client session: Kiro's cache follows the conversation. */

@@ -8,6 +8,12 @@ import { asGatewayError, faceErrorsOf } from '../http/errors.js';
 import { clientSignal, traceOf } from '../http/observe.js';
 import { sseBody } from '../http/sse.js';
 import type { Logger } from '../logger.js';
+import { isDirectSearch, searchingAnswer, withWebSearchTool, type WebSearchOptions } from './web-search.js';
+
+/** Tools the gateway runs for the model, instead of the client. */
+export interface ServerTools {
+  webSearch?: WebSearchOptions;
+}
 
 // One request, whatever face it came through: open the upstream answer with retries while nothing
 // has reached the client, hold a stream's commit for a moment so an early refusal is still a plain
@@ -37,8 +43,8 @@ export interface Answer {
 
 /** How a face writes its stream. */
 export interface SseEncoder {
-  /** Text before the first batch (OpenAI's role chunk, Anthropic's message_start). */
-  start(): string;
+  /** Text before the first batch (OpenAI's role chunk, Anthropic's message_start, which may wait for a count). */
+  start(): string | Promise<string>;
   encode(batch: EventBatch): string;
   /** What keeps a silent stream alive. */
   keepAlive: string;
@@ -96,8 +102,9 @@ export class Orchestrator {
     });
   }
 
-  get keepAliveMs(): number {
-    return this.options.keepAliveMs;
+  /** The prompt tokens of `request` as the upstream would get it. */
+  countTokens(request: ChatRequest): Promise<number> {
+    return this.options.upstream.countTokens(request);
   }
 
   /**
@@ -105,7 +112,7 @@ export class Orchestrator {
    * upstream has started (or rejects with the error to send). With `stream`, resolves at the latest
    * after the commit window: an upstream that refuses within it still rejects here.
    */
-  async open(res: Response, request: ChatRequest, stream: boolean): Promise<Answer> {
+  async open(res: Response, request: ChatRequest, stream: boolean, tools: ServerTools = {}): Promise<Answer> {
     const trace = traceOf(res);
     const controller = new AbortController();
     const { signal } = controller;
@@ -126,7 +133,20 @@ export class Orchestrator {
       res.locals.upstreamError = isGatewayError(error) ? error.kind : 'server';
       throw error;
     };
-    const opened = this.attempts(request, signal, trace).catch(fromUpstream);
+    let opened: Promise<AsyncIterable<EventBatch>>;
+    if (tools.webSearch) {
+      const search = tools.webSearch;
+      const searching = withWebSearchTool(request, search);
+      const searcher = (query: string) => {
+        if (!this.options.upstream.webSearch) return Promise.reject(new GatewayError('unavailable', 'This upstream cannot search the web.', { code: 'web_search_unavailable' }));
+        return trace.waitFor(this.options.upstream.webSearch(query, signal, request.session));
+      };
+      // Claude Code's search request is searched at once; any other asks the model first.
+      const first = isDirectSearch(searching, search) ? Promise.resolve(undefined) : this.attempts(searching, signal, trace);
+      opened = first.then((answer) => searchingAnswer(searching, answer, (next) => this.attempts(next, signal, trace), searcher, search)).catch(fromUpstream);
+    } else {
+      opened = this.attempts(request, signal, trace).catch(fromUpstream);
+    }
     let answered = true;
     if (stream) {
       opened.catch(() => undefined);
@@ -139,7 +159,7 @@ export class Orchestrator {
   /** The body of a streamed answer, in the face's own event format. */
   sse(res: Response, answer: Answer, encoder: SseEncoder): Readable {
     async function* text() {
-      let pending = encoder.start();
+      let pending = await encoder.start();
       for await (const batch of answer.events) {
         yield pending + encoder.encode(batch);
         pending = '';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SimEvent } from './scenario.js';
+import { wantsNativeThinking, type ThinkingSigner } from './thinking.js';
 
 // The simulator's own answers (demo, and tests that need no script). They say plainly that they
 // are simulated. With tools declared and no tool result yet, the "model" calls the first tool;
@@ -61,7 +62,25 @@ export function loadDirective(body: unknown): { frames: number; delayMs: number 
   return match ? { frames: Number(match[1]), delayMs: Number(match[2] ?? 0) } : undefined;
 }
 
-export function simulatedAnswer(body: unknown): SimEvent[] {
+/**
+ * `[sim tool=Name input={…}]` in the user's message makes the "model" call that tool with that
+ * input (when the request declares it and brings no tool result yet): how a test has a real
+ * client — Claude Code, Codex — run one of its own tools.
+ */
+export function toolDirective(text: string): { name: string; input: string } | undefined {
+  const match = /\[sim tool=([\w.-]+) input=(\{.*?\})\]/s.exec(text);
+  return match ? { name: match[1]!, input: match[2]! } : undefined;
+}
+
+/** Thinking as a native-thinking model streams it: text, then its signature in two fragments. */
+function nativeThinking(signer: ThinkingSigner | undefined, about: string): SimEvent[] {
+  const text = `The user asked about ${about.slice(0, 60)}; this thinking is simulated.`;
+  const signature = signer?.sign(text) ?? 'unsigned';
+  const half = Math.floor(signature.length / 2);
+  return [...words(text).map((chunk) => ({ reasoning: chunk })), { reasoningSignature: signature.slice(0, half) }, { reasoningSignature: signature.slice(half) }];
+}
+
+export function simulatedAnswer(body: unknown, signer?: ThinkingSigner): SimEvent[] {
   const load = loadDirective(body);
   if (load) return [...Array.from({ length: load.frames }, (_, i) => ({ text: `tok${i} ` })), { metering: 0.01 }, { contextUsage: 1 }];
   const state = (body as Json)?.conversationState as Json | undefined;
@@ -71,12 +90,16 @@ export function simulatedAnswer(body: unknown): SimEvent[] {
   const toolResults = (context.toolResults ?? []) as { content?: { text?: string }[] }[];
   const userText = typeof current.content === 'string' ? current.content : '';
   const tail = [{ metering: 0.0125 }, { contextUsage: 1.5 }];
+  const thinking = wantsNativeThinking(body) ? nativeThinking(signer, userText || 'the tool results') : [];
 
   if (tools.length > 0 && toolResults.length === 0) {
-    const tool = tools[0]!.toolSpecification;
-    const input = JSON.stringify(sampleObject(tool.inputSchema?.json));
+    const directive = toolDirective(userText);
+    const chosen = (directive && tools.find((t) => t.toolSpecification.name === directive.name)) || tools[0]!;
+    const tool = chosen.toolSpecification;
+    const input = directive?.name === tool.name ? directive.input : JSON.stringify(sampleObject(tool.inputSchema?.json));
     const toolUseId = `tooluse_${randomBytes(8).toString('hex')}`;
     return [
+      ...thinking,
       { text: `(Simulated Kiro) Calling ${tool.name}.` },
       ...fragments(input, 3).map((fragment) => ({ toolUse: { name: tool.name, toolUseId, input: fragment } })),
       { toolUse: { name: tool.name, toolUseId, stop: true } },
@@ -95,6 +118,6 @@ export function simulatedAnswer(body: unknown): SimEvent[] {
     `This is a simulated answer from the ki2api Kiro simulator; no real model was called. ` +
     (images > 0 ? `I received ${images} image${images > 1 ? 's' : ''}. ` : '') +
     (results ? `I received the tool results: "${quoted}".` : `You said: "${quoted}".`);
-  const thinking = wantsThinking(body) ? words('<thinking>\nThe user wants an answer; this thinking is simulated too.\n</thinking>\n\n') : [];
-  return [...[...thinking, ...words(answer)].map((text) => ({ text })), ...tail];
+  const tagged = wantsThinking(body) ? words('<thinking>\nThe user wants an answer; this thinking is simulated too.\n</thinking>\n\n') : [];
+  return [...thinking, ...[...tagged, ...words(answer)].map((text) => ({ text })), ...tail];
 }

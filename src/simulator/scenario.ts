@@ -4,6 +4,11 @@ export type SimEvent =
   | { text: string }
   | { toolUse: { name: string; toolUseId: string; input?: string | Record<string, unknown>; stop?: boolean } }
   | { reasoning: string }
+  /** A signature fragment of the thinking block so far (Kiro may send it in several). */
+  | { reasoningSignature: string }
+  | { redactedReasoning: string }
+  /** Kiro's own token figures (metadataEvent.tokenUsage). */
+  | { tokenUsage: { uncachedInputTokens: number; cacheReadInputTokens: number; cacheWriteInputTokens: number; outputTokens: number } }
   | { contextUsage: number }
   | { metering: number }
   | { exception: string; message?: string }

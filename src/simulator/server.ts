@@ -5,6 +5,7 @@ import { encodeEvent, encodeException } from '../kiro/eventstream.js';
 import type { RecordedRequest, Scenario, SimEvent } from './scenario.js';
 import { loadDirective, simulatedAnswer } from './responder.js';
 import { findViolation } from './strict.js';
+import { ThinkingSigner } from './thinking.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -31,6 +32,13 @@ export interface RefreshBehaviour {
   failNext?: number;
 }
 
+export interface McpBehaviour {
+  /** Answer 403: the account may not search. */
+  refuse?: boolean;
+  /** The results of every search (default: two simulated pages about the query). */
+  results?: { title: string; url: string; snippet: string; publishedDate: number | null; id: string; domain: string }[];
+}
+
 export const SIMULATOR_PROFILE_ARN = 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR';
 
 export function frameFor(event: SimEvent): Uint8Array {
@@ -38,6 +46,9 @@ export function frameFor(event: SimEvent): Uint8Array {
   if ('text' in event) return encodeEvent('assistantResponseEvent', { content: event.text });
   if ('toolUse' in event) return encodeEvent('toolUseEvent', event.toolUse);
   if ('reasoning' in event) return encodeEvent('reasoningContentEvent', { text: event.reasoning });
+  if ('reasoningSignature' in event) return encodeEvent('reasoningContentEvent', { signature: event.reasoningSignature });
+  if ('redactedReasoning' in event) return encodeEvent('reasoningContentEvent', { redactedContent: event.redactedReasoning });
+  if ('tokenUsage' in event) return encodeEvent('metadataEvent', { tokenUsage: event.tokenUsage });
   if ('contextUsage' in event) return encodeEvent('contextUsageEvent', { contextUsagePercentage: event.contextUsage });
   if ('metering' in event) return encodeEvent('meteringEvent', { unit: 'credit', unitPlural: 'credits', usage: event.metering });
   return encodeException(event.exception, event.message ?? '');
@@ -68,6 +79,11 @@ export class KiroSimulator {
   /** When set, chat calls must carry one of these bearer tokens or get Kiro's 403. */
   validTokens: Set<string> | undefined;
   profileCalls = 0;
+  /** Signs the thinking it streams and checks the thinking sent back (kiro-protocol.md §9). */
+  readonly signer = new ThinkingSigner();
+  /** Kiro's MCP endpoint (web search): what it answers, and what it was asked. */
+  mcp: McpBehaviour = {};
+  readonly mcpCalls: { body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }[] = [];
   /** How ListAvailableProfiles answers: an error status, or this list (default: one active profile). */
   profiles: { status?: number; list?: object[] } = {};
   /** Connections whose response was closed before it finished (the client or gateway aborted). */
@@ -116,6 +132,7 @@ export class KiroSimulator {
     }
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'POST' && path === '/generateAssistantResponse') return this.chat(req, res, body);
+    if (req.method === 'POST' && path === '/mcp') return this.mcpCall(req, res, body as Record<string, unknown>);
     if (req.method === 'POST' && (path === '/refreshToken' || path === '/token')) return this.refreshToken(res, path, body as Record<string, unknown>);
     if (req.method === 'POST' && path === '/listAvailableProfiles') {
       this.profileCalls++;
@@ -144,7 +161,12 @@ export class KiroSimulator {
         return this.json(res, 400, { message: 'Improperly formed request.', reason: null });
       }
     }
-    const scenario = this.queue.shift() ?? { events: simulatedAnswer(body), delayMs: loadDirective(body)?.delayMs ?? this.options.answerDelayMs ?? 0 };
+    const refused = this.signer.check(body);
+    if (refused) {
+      recorded.violation = refused.reason ?? refused.message;
+      return this.json(res, 400, refused);
+    }
+    const scenario = this.queue.shift() ?? { events: simulatedAnswer(body, this.signer), delayMs: loadDirective(body)?.delayMs ?? this.options.answerDelayMs ?? 0 };
     if (scenario.firstByteDelayMs) await sleep(scenario.firstByteDelayMs);
     if (scenario.status && scenario.status !== 200) {
       return this.json(res, scenario.status, scenario.errorBody ?? { message: `simulated HTTP ${scenario.status}`, reason: null }, scenario.headers);
@@ -175,6 +197,32 @@ export class KiroSimulator {
     }
     if (scenario.hang) return;
     res.end();
+  }
+
+  /**
+   * Kiro's MCP endpoint: JSON-RPC `tools/list` and `tools/call` of `web_search`, whose result is a
+   * JSON string inside a text content part (kiro-protocol.md, anthropic-and-responses.md §1.11).
+   * The runtime host wants the profile ARN in the body; an account that may not search gets 403.
+   */
+  private mcpCall(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void {
+    this.mcpCalls.push({ body, headers: req.headers });
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token || (this.validTokens && !this.validTokens.has(token))) return this.json(res, 403, { message: 'The bearer token included in the request is invalid.', reason: null });
+    if (this.mcp.refuse) return this.json(res, 403, { message: 'User is not authorized to make this call.', reason: null });
+    if (this.strict && typeof body.profileArn !== 'string') return this.json(res, 400, { message: 'profileArn is required for this request.', reason: null });
+    const params = (body.params ?? {}) as { name?: string; arguments?: { query?: unknown } };
+    if (body.method === 'tools/list') {
+      return this.json(res, 200, { jsonrpc: '2.0', id: body.id, result: { tools: [{ name: 'web_search', description: 'Search the web.', inputSchema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } }] } });
+    }
+    if (body.method !== 'tools/call' || params.name !== 'web_search' || typeof params.arguments?.query !== 'string') {
+      return this.json(res, 200, { jsonrpc: '2.0', id: body.id, error: { code: -32602, message: 'Invalid params' } });
+    }
+    const query = params.arguments.query;
+    const results = this.mcp.results ?? [
+      { title: `Simulated result for ${query}`, url: `https://example.com/search?q=${encodeURIComponent(query)}`, snippet: `A simulated page about ${query}.`, publishedDate: Date.UTC(2026, 10, 1), id: 'r1', domain: 'example.com' },
+      { title: `More about ${query}`, url: 'https://example.org/more', snippet: 'Another simulated page.', publishedDate: null, id: 'r2', domain: 'example.org' },
+    ];
+    this.json(res, 200, { jsonrpc: '2.0', id: body.id, result: { content: [{ type: 'text', text: JSON.stringify({ results, totalResults: results.length, query }) }], isError: false } });
   }
 
   private async refreshToken(res: ServerResponse, path: string, body: Record<string, unknown>): Promise<void> {
