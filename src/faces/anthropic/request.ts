@@ -209,11 +209,21 @@ export async function toChatRequest(body: Body, model: ModelInfo, loadImage: Ima
 
 /**
  * The client's session, for a stable Kiro conversation and a sticky account: Claude Code's
- * `X-Claude-Code-Session-Id`, else the session in `metadata.user_id` (`…_session_<uuid>`).
+ * `X-Claude-Code-Session-Id`, else the session in `metadata.user_id` — newer Claude Code writes
+ * JSON there (`{"session_id":…}`), older builds `…_session_<uuid>`.
  */
 export function sessionOf(header: string | string[] | undefined, body: Body): string | undefined {
   const id = Array.isArray(header) ? header[0] : header;
-  if (id && /^[\w.:-]{1,200}$/.test(id)) return id;
+  if (id && SESSION.test(id)) return id;
   const userId = (body as { metadata?: { user_id?: string | null } }).metadata?.user_id;
-  return typeof userId === 'string' ? /_session_([\w-]{8,})/.exec(userId)?.[1] : undefined;
+  if (typeof userId !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(userId) as { session_id?: unknown };
+    if (typeof parsed?.session_id === 'string' && SESSION.test(parsed.session_id)) return parsed.session_id;
+  } catch {
+    // Not JSON: the older form.
+  }
+  return /_session_([\w-]{8,})/.exec(userId)?.[1];
 }
+
+const SESSION = /^[\w.:-]{1,200}$/;
