@@ -11,6 +11,15 @@ import {
   AnthropicStreamEventSchema,
 } from './anthropic.js';
 import { ChatCompletionChunkSchema, ChatCompletionRequestSchema, ChatCompletionSchema } from './openai/chat.js';
+import {
+  ResponseCompactedSchema,
+  ResponseDeletedSchema,
+  ResponseInputItemListSchema,
+  ResponseSchema,
+  ResponsesCompactRequestSchema,
+  ResponsesCreateRequestSchema,
+  ResponseStreamEventSchema,
+} from './responses.js';
 import { ErrorResponseSchema } from './openai/errors.js';
 import { ModelListSchema, ModelSchema } from './openai/models.js';
 import { HealthSchema, ReadySchema } from './ops.js';
@@ -19,10 +28,11 @@ export * from './anthropic.js';
 export * from './openai/chat.js';
 export * from './openai/errors.js';
 export * from './openai/models.js';
+export * from './responses.js';
 export * from './ops.js';
 
 /** The API families the gateway speaks, each a face of its own; `ops` and `models` belong to none. */
-export type Face = 'chat' | 'messages' | 'models' | 'ops';
+export type Face = 'chat' | 'responses' | 'messages' | 'models' | 'ops';
 
 /** Per-route facts that middleware and the OpenAPI generator read. */
 export interface RouteMeta {
@@ -31,7 +41,7 @@ export interface RouteMeta {
   /** Schema of one `data:` event when the route answers `text/event-stream`. */
   sseChunk?: z.ZodTypeAny;
   /** Swagger UI section. */
-  tag: 'Chat' | 'Anthropic Messages' | 'Models' | 'Health';
+  tag: 'Chat' | 'Responses' | 'Anthropic Messages' | 'Models' | 'Health';
   /** Which face answers (and so which error envelope it uses). */
   face: Face;
 }
@@ -65,6 +75,65 @@ export const chatContract = c.router(
       body: ChatCompletionRequestSchema,
       responses: { 200: ChatCompletionSchema, ...openaiErrors },
       metadata: { tag: 'Chat', face: 'chat', sseChunk: ChatCompletionChunkSchema } satisfies RouteMeta,
+    },
+  },
+  { strictStatusCodes: true },
+);
+
+const ResponseId = z.object({ id: z.string().describe('A response id (`resp_…`).') });
+
+/** OpenAI Responses, for Codex, the AI SDK's default OpenAI provider and `client.responses`. */
+export const responsesContract = c.router(
+  {
+    createResponse: {
+      method: 'POST',
+      path: '/v1/responses',
+      summary: 'Create a response',
+      description:
+        'Claude through Kiro in OpenAI\'s Responses format. With `"stream": true` the answer is a `text/event-stream` of ResponseStreamEvent ' +
+        'events; otherwise one Response. Stored (unless `store: false`) for `previous_response_id`, `item_reference` and GET, for ' +
+        '`RESPONSES_TTL_SECONDS`. HTTP only: a WebSocket upgrade gets a 400 (Codex: `supports_websockets = false`). Also served at `/responses`.',
+      body: ResponsesCreateRequestSchema,
+      responses: { 200: ResponseSchema, ...openaiErrors },
+      metadata: { tag: 'Responses', face: 'responses', sseChunk: ResponseStreamEventSchema } satisfies RouteMeta,
+    },
+    compactResponse: {
+      method: 'POST',
+      path: '/v1/responses/compact',
+      summary: 'Compact a conversation',
+      description:
+        'Summarises the conversation through Kiro and returns it compacted: its user messages, then one `compaction` item holding the ' +
+        'sealed summary. Sent back as input, the compaction item stands for everything before it. What Codex calls before its context fills.',
+      body: ResponsesCompactRequestSchema,
+      responses: { 200: ResponseCompactedSchema, ...openaiErrors },
+      metadata: { tag: 'Responses', face: 'responses' } satisfies RouteMeta,
+    },
+    getResponse: {
+      method: 'GET',
+      path: '/v1/responses/:id',
+      summary: 'Retrieve a response',
+      description: 'A stored response of this API key.',
+      pathParams: ResponseId,
+      responses: { 200: ResponseSchema, 401: ErrorResponseSchema, 404: ErrorResponseSchema },
+      metadata: { tag: 'Responses', face: 'responses' } satisfies RouteMeta,
+    },
+    deleteResponse: {
+      method: 'DELETE',
+      path: '/v1/responses/:id',
+      summary: 'Delete a response',
+      description: 'Forgets a stored response of this API key.',
+      pathParams: ResponseId,
+      responses: { 200: ResponseDeletedSchema, 401: ErrorResponseSchema, 404: ErrorResponseSchema },
+      metadata: { tag: 'Responses', face: 'responses' } satisfies RouteMeta,
+    },
+    listInputItems: {
+      method: 'GET',
+      path: '/v1/responses/:id/input_items',
+      summary: 'List a response\'s input items',
+      description: 'The input items of a stored response, item references and a previous response\'s items resolved; newest first (`?order=asc` for oldest first).',
+      pathParams: ResponseId,
+      responses: { 200: ResponseInputItemListSchema, 401: ErrorResponseSchema, 404: ErrorResponseSchema },
+      metadata: { tag: 'Responses', face: 'responses' } satisfies RouteMeta,
     },
   },
   { strictStatusCodes: true },
@@ -183,6 +252,6 @@ export const opsContract = c.router(
   { strictStatusCodes: true },
 );
 
-export const contract = c.router({ chat: chatContract, messages: messagesContract, models: modelsContract, ops: opsContract });
+export const contract = c.router({ chat: chatContract, responses: responsesContract, messages: messagesContract, models: modelsContract, ops: opsContract });
 
 export type Contract = typeof contract;

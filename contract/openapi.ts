@@ -77,6 +77,30 @@ const MESSAGE_SSE_EXAMPLE = [
   '',
 ].join('\n\n');
 
+const RESPONSE_EXAMPLES = {
+  simple: { summary: 'A short answer (JSON)', value: { model: 'claude-sonnet-4-5-20250929', instructions: 'You are a concise assistant.', input: 'Say hello in three words.' } },
+  streaming: { summary: 'Streamed answer (text/event-stream)', value: { model: 'claude-sonnet-4-5-20250929', input: 'Count from 1 to 5.', stream: true } },
+  tools: {
+    summary: 'A function the model may call, state kept for the next turn',
+    value: {
+      model: 'claude-sonnet-4-5-20250929',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }] }],
+      tools: [{ type: 'function', name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }],
+      store: true,
+    },
+  },
+};
+
+const RESPONSE_SSE_EXAMPLE = [
+  'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[],"usage":null}}',
+  'event: response.output_item.added\ndata: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"type":"message","id":"msg_1","status":"in_progress","role":"assistant","content":[]}}',
+  'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"1, 2, 3, 4, 5","logprobs":[]}',
+  'event: response.output_item.done\ndata: {"type":"response.output_item.done","sequence_number":7,"output_index":0,"item":{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"1, 2, 3, 4, 5","annotations":[],"logprobs":[]}]}}',
+  'event: response.completed\ndata: {"type":"response.completed","sequence_number":8,"response":{"id":"resp_1","object":"response","status":"completed","output":["…"],"usage":{"input_tokens":12,"output_tokens":13,"total_tokens":25}}}',
+  '',
+  '',
+].join('\n\n');
+
 const SSE_EXAMPLE = [
   'data: {"id":"chatcmpl-4f1c2d3e5b6a7980a1b2c3d4","object":"chat.completion.chunk","created":1763721600,"model":"claude-sonnet-4-5-20250929","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}',
   'data: {"id":"chatcmpl-4f1c2d3e5b6a7980a1b2c3d4","object":"chat.completion.chunk","created":1763721600,"model":"claude-sonnet-4-5-20250929","choices":[{"index":0,"delta":{"content":"1, 2, 3, 4, 5"},"logprobs":null,"finish_reason":null}]}',
@@ -107,6 +131,12 @@ const STREAMING_ROUTES: Record<string, { examples: Record<string, ExampleObject>
     sse: SSE_EXAMPLE,
     body: 'The chat request. Unknown fields are accepted and ignored.',
     ok: 'The completion: JSON when `stream` is false, server-sent events when `stream` is true.',
+  },
+  '/v1/responses': {
+    examples: RESPONSE_EXAMPLES,
+    sse: RESPONSE_SSE_EXAMPLE,
+    body: 'The response request. Unknown fields are accepted and ignored.',
+    ok: 'The response: JSON when `stream` is false, server-sent events when `stream` is true.',
   },
   '/v1/messages': {
     examples: MESSAGE_EXAMPLES,
@@ -157,6 +187,7 @@ export function buildOpenApiDocument(version: string): Json {
       servers: [{ url: '/' }],
       tags: [
         { name: 'Chat', description: 'OpenAI Chat Completions, JSON or streamed.' },
+        { name: 'Responses', description: 'OpenAI Responses (Codex, the AI SDK, `client.responses`), JSON or streamed, with stored state.' },
         { name: 'Anthropic Messages', description: 'Anthropic\'s Messages API (Claude Code, the Anthropic SDKs), JSON or streamed.' },
         { name: 'Models', description: 'Available models and aliases.' },
         { name: 'Health', description: 'Liveness and credential status.' },

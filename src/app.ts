@@ -3,7 +3,7 @@ import type { AppRoute, AppRouter } from '@ts-rest/core';
 import compression from 'compression';
 import cors from 'cors';
 import express, { type Express, type Request, type RequestHandler } from 'express';
-import { chatContract, contract, messagesContract, modelsContract, opsContract, type RouteMeta } from '../contract/index.js';
+import { chatContract, contract, messagesContract, modelsContract, opsContract, responsesContract, type RouteMeta } from '../contract/index.js';
 import { GatewayError } from './chat/errors.js';
 import type { ImageFetcher } from './chat/images.js';
 import type { ModelCatalog } from './chat/models.js';
@@ -15,6 +15,9 @@ import type { CompletionCache } from './faces/openai-chat/cache.js';
 import { openaiModelList, toOpenAIModel } from './faces/openai-chat/models.js';
 import { createChatRouter, modelNotFound } from './faces/openai-chat/routes.js';
 import { openaiErrors } from './faces/openai-envelope.js';
+import { responsesErrors } from './faces/openai-responses/errors.js';
+import { createResponsesRouter } from './faces/openai-responses/routes.js';
+import type { ResponseStore } from './faces/openai-responses/store.js';
 import { authenticate } from './http/auth.js';
 import { errorHandler, notFoundHandler, sendError, useFaceErrors, validationError } from './http/errors.js';
 import { jsonBody } from './http/json-body.js';
@@ -56,6 +59,8 @@ export interface AppDeps {
   corsOrigins?: string[] | null;
   /** Paths /health hides from callers without a key. */
   privatePaths?: readonly string[];
+  /** Where stored responses live (previous_response_id, GET /v1/responses/{id}). */
+  responses: ResponseStore;
   startedAt?: number;
 }
 
@@ -65,7 +70,7 @@ export interface AppDeps {
  */
 const canonicalPaths: RequestHandler = (req, _res, next) => {
   let path = req.path;
-  if (path === '/chat/completions' || path === '/models' || path.startsWith('/models/') || path === '/messages' || path === '/messages/count_tokens') path = `/v1${path}`;
+  if (/^\/(chat\/completions|models|messages|responses)(\/|$)/.test(path)) path = `/v1${path}`;
   const model = /^\/v1\/models\/(.+)$/.exec(path);
   if (model && model[1]!.includes('/')) path = `/v1/models/${encodeURIComponent(model[1]!)}`;
   if (path !== req.path) req.url = path + req.url.slice(req.path.length);
@@ -110,13 +115,16 @@ function publicRoutes(router: AppRouter): Set<string> {
 }
 
 /** The routes that run a model: limits apply to them only. */
-const ANSWER_PATHS: ReadonlySet<string> = new Set([chatContract.createChatCompletion.path, messagesContract.createMessage.path]);
+const ANSWER_PATHS: ReadonlySet<string> = new Set([chatContract.createChatCompletion.path, messagesContract.createMessage.path, responsesContract.createResponse.path, responsesContract.compactResponse.path]);
 
 /** A client of Anthropic's API: it says which version it speaks. */
 const speaksAnthropic = (req: Request) => req.headers['anthropic-version'] !== undefined;
 
 /** Which face's error envelope a request gets: Anthropic's for its routes (and for its clients on shared ones). */
-const FACE_ERRORS = [{ matches: (req: Request) => req.path.startsWith('/v1/messages') || (speaksAnthropic(req) && !req.path.startsWith('/v1/chat')), errors: anthropicErrors }];
+const FACE_ERRORS = [
+  { matches: (req: Request) => req.path.startsWith('/v1/responses'), errors: responsesErrors },
+  { matches: (req: Request) => req.path.startsWith('/v1/messages') || (speaksAnthropic(req) && !req.path.startsWith('/v1/chat')), errors: anthropicErrors },
+];
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -178,6 +186,8 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.cache && { cache: deps.cache }),
   });
   createExpressEndpoints(chatContract, chat, app, endpoints);
+  const responses = createResponsesRouter({ orchestrator, catalog: deps.catalog, store: deps.responses, ...(deps.images && { images: deps.images }) });
+  createExpressEndpoints(responsesContract, responses, app, endpoints);
   const messages = createMessagesRouter({ orchestrator, catalog: deps.catalog, ...(deps.images && { images: deps.images }) });
   createExpressEndpoints(messagesContract, messages, app, endpoints);
 
@@ -198,7 +208,7 @@ export function createApp(deps: AppDeps): Express {
 
   // After the API routes: a chat request never walks past the docs' layers.
   app.use(lazyDocs());
-  app.use(notFoundHandler('/v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models, /health, /ready and /docs'));
+  app.use(notFoundHandler('/v1/chat/completions, /v1/responses, /v1/messages, /v1/models, /health, /ready and /docs'));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -37,6 +37,9 @@ export interface Config {
   totalTimeoutMs: number;
   /** Failed key checks per address and minute before 429 (0: no limit). */
   authFailuresPerMinute: number;
+  /** Stored responses: how long they last, and how many are kept. */
+  responsesTtlSeconds: number;
+  responsesMaxStored: number;
   managementUrl: string;
   connectTimeoutMs: number;
   retries: number;
@@ -112,6 +115,8 @@ export const OPTIONS = [
   { env: 'IMAGE_URL_ALLOW_PRIVATE', flag: 'image-url-allow-private', default: 'false', help: 'Let image URLs reach loopback, private and link-local addresses (only if you mean it).' },
   { env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', default: '30000', help: 'A request\'s headers and body must arrive within this long.' },
   { env: 'KIRO_TOTAL_TIMEOUT_MS', flag: 'total-timeout-ms', default: '1800000', help: 'The longest one request may take, stream included.' },
+  { env: 'RESPONSES_TTL_SECONDS', flag: 'responses-ttl-seconds', default: '3600', help: 'How long a stored response (previous_response_id, GET /v1/responses/{id}) lasts.' },
+  { env: 'RESPONSES_MAX_STORED', flag: 'responses-max-stored', default: '1000', help: 'Most stored responses kept (least recently used go first).' },
   { env: 'AUTH_FAILURES_PER_MINUTE', flag: 'auth-failures-per-minute', default: '60', help: 'Requests without a valid key allowed per address and minute before 429 (0: no limit).' },
 ] as const satisfies readonly Option[];
 
@@ -280,6 +285,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', get('REQUEST_TIMEOUT_MS')!, 1000, 3_600_000),
       totalTimeoutMs: integer('KIRO_TOTAL_TIMEOUT_MS', get('KIRO_TOTAL_TIMEOUT_MS')!, 1000, 86_400_000),
       authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', get('AUTH_FAILURES_PER_MINUTE')!, 0, 1_000_000),
+      responsesTtlSeconds: integer('RESPONSES_TTL_SECONDS', get('RESPONSES_TTL_SECONDS')!, 1, 30 * 86_400),
+      responsesMaxStored: integer('RESPONSES_MAX_STORED', get('RESPONSES_MAX_STORED')!, 1, 1_000_000),
       managementUrl: url('KIRO_MANAGEMENT_URL', withRegion(get('KIRO_MANAGEMENT_URL')!)),
       connectTimeoutMs: integer('KIRO_CONNECT_TIMEOUT_MS', get('KIRO_CONNECT_TIMEOUT_MS')!, 100, 600_000),
       retries: integer('UPSTREAM_RETRIES', get('UPSTREAM_RETRIES')!, 0, 10),

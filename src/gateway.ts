@@ -8,6 +8,9 @@ import type { ChatUpstream } from './chat/types.js';
 import type { Config } from './config.js';
 import { discoverAccounts } from './credentials/discovery.js';
 import { CompletionCache } from './faces/openai-chat/cache.js';
+import { MemoryResponseStore } from './faces/openai-responses/store.js';
+import { GatewayError } from './chat/errors.js';
+import { toOpenAIError } from './faces/openai-envelope.js';
 import { createKeyChecker } from './http/auth.js';
 import type { ServerOptions } from './http/server.js';
 import { KiroUpstream } from './kiro/upstream.js';
@@ -75,6 +78,7 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     authFailuresPerMinute: config.authFailuresPerMinute,
     corsOrigins: config.corsOrigins,
     privatePaths: config.tokenFile.split(','),
+    responses: new MemoryResponseStore(config.responsesTtlSeconds, config.responsesMaxStored),
     ...(images && { images }),
     ...(config.cacheTtlSeconds > 0 && { cache: new CompletionCache(config.cacheTtlSeconds, config.cacheMaxEntries) }),
     startedAt,
@@ -84,6 +88,14 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     requestTimeoutMs: config.requestTimeoutMs,
     // Only a client with a valid key and a body under the limit is asked to send its body.
     allowContinue: (req) => !checkKey(req.headers) && !(Number(req.headers['content-length'] ?? 0) > config.bodyLimit),
+    refuseUpgrade: () => ({
+      status: 400,
+      body: toOpenAIError(
+        new GatewayError('invalid_request', 'This gateway serves the Responses API over HTTP (server-sent events), not WebSocket. In Codex, set supports_websockets = false for this provider.', {
+          code: 'websocket_not_supported',
+        }),
+      ),
+    }),
   };
   return {
     app,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { API_KEY, startStack, type Stack } from './helpers.js';
+import { API_KEY, runCli, startStack, type Stack } from './helpers.js';
 
 // Claude Code itself (@anthropic-ai/claude-code, print mode), pointed at the gateway with
 // ANTHROPIC_BASE_URL, against the simulator in strict mode: the simulator asks it to run one of
@@ -56,39 +56,27 @@ describe('Claude Code through ki2api', { skip: SKIP }, () => {
   });
 
   /** `claude -p <prompt>` with only `tools` allowed, as a user would point it at the gateway. */
-  function claude(prompt: string, model: string, tools: string): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(binary!, ['-p', prompt, '--allowedTools', tools, '--output-format', 'json'], {
-        cwd: work,
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          ANTHROPIC_BASE_URL: stack.url,
-          ANTHROPIC_API_KEY: API_KEY,
-          ANTHROPIC_MODEL: model,
-          ANTHROPIC_DEFAULT_HAIKU_MODEL: 'claude-haiku-4-5-20251001',
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-          DISABLE_TELEMETRY: '1',
-          DISABLE_AUTOUPDATER: '1',
-          DISABLE_ERROR_REPORTING: '1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        try {
-          resolve({ code, result: JSON.parse(stdout) as Run['result'], stderr });
-        } catch {
-          reject(new Error(`Claude Code printed no JSON result (exit ${code}): ${stdout.slice(0, 500)} ${stderr.slice(0, 500)}`));
-        }
-      });
+  async function claude(prompt: string, model: string, tools: string): Promise<Run> {
+    const { code, stdout, stderr } = await runCli(binary!, ['-p', prompt, '--allowedTools', tools, '--output-format', 'json'], {
+      cwd: work,
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        ANTHROPIC_BASE_URL: stack.url,
+        ANTHROPIC_API_KEY: API_KEY,
+        ANTHROPIC_MODEL: model,
+        ANTHROPIC_DEFAULT_HAIKU_MODEL: 'claude-haiku-4-5-20251001',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_ERROR_REPORTING: '1',
+      },
     });
+    try {
+      return { code, result: JSON.parse(stdout) as Run['result'], stderr };
+    } catch {
+      throw new Error(`Claude Code printed no JSON result (exit ${code}): ${stdout.slice(0, 500)} ${stderr.slice(0, 500)}`);
+    }
   }
 
   it('runs its Write tool when the model asks, and the file is there', async () => {

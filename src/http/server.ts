@@ -1,4 +1,4 @@
-import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Express } from 'express';
 
@@ -7,6 +7,8 @@ export interface ServerOptions {
   allowContinue?: (req: IncomingMessage) => boolean;
   /** Headers and body must have arrived this long after a request began (Node closes the connection otherwise). */
   requestTimeoutMs?: number;
+  /** The answer to a WebSocket upgrade (no route speaks WebSocket): a status and a JSON body. */
+  refuseUpgrade?: (req: IncomingMessage) => { status: number; body: unknown };
 }
 
 /**
@@ -44,6 +46,12 @@ export function createAppServer(app: Express, options: ServerOptions = {}): Serv
   server.keepAliveTimeout = settings.keepAliveTimeout;
   // With a listener here Node no longer sends `100 Continue` by itself: only a client with a valid
   // key is asked for its body; the others get their 401 without sending it.
+  // Codex may try a WebSocket on /v1/responses first: a plain HTTP answer, and it falls back to HTTP.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    const { status, body } = options.refuseUpgrade?.(req) ?? { status: 400, body: { error: { message: 'WebSocket is not supported here: use HTTP.' } } };
+    const json = JSON.stringify(body);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
+  });
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (options.allowContinue?.(req) ?? true) res.writeContinue();
     server.emit('request', req, res);

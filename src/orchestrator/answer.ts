@@ -45,7 +45,9 @@ export interface Answer {
 export interface SseEncoder {
   /** Text before the first batch (OpenAI's role chunk, Anthropic's message_start, which may wait for a count). */
   start(): string | Promise<string>;
-  encode(batch: EventBatch): string;
+  encode(batch: EventBatch): string | Promise<string>;
+  /** The face's in-band error, when the encoder knows more than the face's errors do (the response so far). */
+  error?(error: GatewayError): string;
   /** What keeps a silent stream alive. */
   keepAlive: string;
   /** Written after the last batch when all went well (OpenAI's `data: [DONE]`), or nothing. */
@@ -161,7 +163,7 @@ export class Orchestrator {
     async function* text() {
       let pending = await encoder.start();
       for await (const batch of answer.events) {
-        yield pending + encoder.encode(batch);
+        yield pending + (await encoder.encode(batch));
         pending = '';
       }
       if (pending) yield pending;
@@ -180,7 +182,7 @@ export class Orchestrator {
           const gatewayError = asGatewayError(error, this.options.logger);
           res.locals.errorCode = gatewayError.code ?? gatewayError.kind;
           res.locals.upstreamError ??= gatewayError.kind;
-          return faceErrorsOf(res).streamEvent(gatewayError);
+          return encoder.error ? encoder.error(gatewayError) : faceErrorsOf(res).streamEvent(gatewayError);
         },
       },
       () => undefined,

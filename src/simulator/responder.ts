@@ -80,7 +80,21 @@ function nativeThinking(signer: ThinkingSigner | undefined, about: string): SimE
   return [...words(text).map((chunk) => ({ reasoning: chunk })), { reasoningSignature: signature.slice(0, half) }, { reasoningSignature: signature.slice(half) }];
 }
 
-export function simulatedAnswer(body: unknown, signer?: ThinkingSigner): SimEvent[] {
+function sameJson(value: unknown, text: string): boolean {
+  try {
+    return JSON.stringify(value) === JSON.stringify(JSON.parse(text));
+  } catch {
+    return false;
+  }
+}
+
+/** The tool uses of the conversation's earlier assistant turns. */
+function historyCalls(state: Json | undefined): { name?: string; input?: unknown }[] {
+  const history = (state?.history ?? []) as Json[];
+  return history.flatMap((turn) => ((turn.assistantResponseMessage as Json | undefined)?.toolUses ?? []) as { name?: string; input?: unknown }[]);
+}
+
+export function simulatedAnswer(body: unknown, signer?: ThinkingSigner, followedDirectives?: Set<string>): SimEvent[] {
   const load = loadDirective(body);
   if (load) return [...Array.from({ length: load.frames }, (_, i) => ({ text: `tok${i} ` })), { metering: 0.01 }, { contextUsage: 1 }];
   const state = (body as Json)?.conversationState as Json | undefined;
@@ -92,12 +106,17 @@ export function simulatedAnswer(body: unknown, signer?: ThinkingSigner): SimEven
   const tail = [{ metering: 0.0125 }, { contextUsage: 1.5 }];
   const thinking = wantsNativeThinking(body) ? nativeThinking(signer, userText || 'the tool results') : [];
 
-  if (tools.length > 0 && toolResults.length === 0) {
-    const directive = toolDirective(userText);
+  const directive = toolDirective(userText);
+  // A directive is followed once per conversation, as a model that has made the call would not make it again —
+  // even when the call has been compacted out of the history since.
+  const key = directive && `${String(state?.conversationId)} ${directive.name} ${directive.input}`;
+  const followed = directive !== undefined && (historyCalls(state).some((use) => use.name === directive.name && sameJson(use.input, directive.input)) || (key !== undefined && followedDirectives?.has(key) === true));
+  if (tools.length > 0 && toolResults.length === 0 && !followed) {
     const chosen = (directive && tools.find((t) => t.toolSpecification.name === directive.name)) || tools[0]!;
     const tool = chosen.toolSpecification;
     const input = directive?.name === tool.name ? directive.input : JSON.stringify(sampleObject(tool.inputSchema?.json));
     const toolUseId = `tooluse_${randomBytes(8).toString('hex')}`;
+    if (key && directive?.name === tool.name) followedDirectives?.add(key);
     return [
       ...thinking,
       { text: `(Simulated Kiro) Calling ${tool.name}.` },

@@ -81,6 +81,8 @@ export class KiroSimulator {
   profileCalls = 0;
   /** Signs the thinking it streams and checks the thinking sent back (kiro-protocol.md §9). */
   readonly signer = new ThinkingSigner();
+  /** `[sim tool=…]` directives already followed, per conversation. */
+  private readonly followedDirectives = new Set<string>();
   /** Kiro's MCP endpoint (web search): what it answers, and what it was asked. */
   mcp: McpBehaviour = {};
   readonly mcpCalls: { body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }[] = [];
@@ -166,7 +168,7 @@ export class KiroSimulator {
       recorded.violation = refused.reason ?? refused.message;
       return this.json(res, 400, refused);
     }
-    const scenario = this.queue.shift() ?? { events: simulatedAnswer(body, this.signer), delayMs: loadDirective(body)?.delayMs ?? this.options.answerDelayMs ?? 0 };
+    const scenario = this.queue.shift() ?? { events: simulatedAnswer(body, this.signer, this.followedDirectives), delayMs: loadDirective(body)?.delayMs ?? this.options.answerDelayMs ?? 0 };
     if (scenario.firstByteDelayMs) await sleep(scenario.firstByteDelayMs);
     if (scenario.status && scenario.status !== 200) {
       return this.json(res, scenario.status, scenario.errorBody ?? { message: `simulated HTTP ${scenario.status}`, reason: null }, scenario.headers);
