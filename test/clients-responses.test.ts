@@ -158,6 +158,23 @@ describe('the openai SDK\'s client.responses against the gateway (strict simulat
     assert.ok((sent.at(-1)!.body as KiroBody).additionalModelRequestFields, 'effort became native reasoning');
   });
 
+  it('the same 20 turns resending the whole history (store: false, sealed thinking), as Codex does', async () => {
+    const readFile: OpenAI.Responses.FunctionTool = { type: 'function', name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] }, strict: false };
+    const before = stack.sim.requests.length;
+    const history: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Read the files one by one.' }];
+    for (let turn = 0; turn < 20; turn++) {
+      const response = await client.responses.create({ model: 'claude-opus-4-6', input: history, tools: [readFile], store: false, reasoning: { effort: 'high' }, include: ['reasoning.encrypted_content'] });
+      checkResponse(response);
+      history.push(...(response.output as OpenAI.Responses.ResponseInputItem[]));
+      const call = fnCall(response.output);
+      history.push(call ? { type: 'function_call_output', call_id: call.call_id, output: `contents of file ${turn}` } : { role: 'user', content: `Next one (${turn}).` });
+    }
+    const sent = stack.sim.requests.slice(before);
+    assert.equal(sent.length, 20);
+    assert.deepEqual(sent.map((r) => r.violation).filter(Boolean), []);
+    assert.equal((sent.at(-1)!.body as KiroBody).conversationState.history!.filter((e) => e.assistantResponseMessage?.reasoningContent).length, 19);
+  });
+
   it('include: reasoning.encrypted_content seals the thinking; sent back without a store, Kiro gets it signed', async () => {
     const stream = client.responses.stream({ model: 'claude-sonnet-4-6', input: 'Think [sim tool=get_weather input={"city":"Oslo"}]', tools: [weather], store: false, reasoning: { effort: 'medium', summary: 'detailed' }, include: ['reasoning.encrypted_content'] });
     const types = new Set<string>();
