@@ -11,15 +11,30 @@ const CredentialHealthSchema = z.object({
   fix: z.string().nullable().describe('How to fix it, when not usable.'),
 });
 
+const AccountUsageSchema = z
+  .object({
+    used: z.number().describe('Credits used this period (to 0.01; free trial and bonuses included).'),
+    limit: z.number(),
+    plan: z.string().nullable().describe('The plan, as Kiro names it (e.g. `KIRO PRO`).'),
+    resets_at: z.string().nullable().describe('When the period resets (ISO 8601).'),
+    overage: z.boolean().describe('Past the limit the account keeps working, billed as overage.'),
+  })
+  .describe('From Kiro\'s getUsageLimits, every 10 minutes and after a 402.');
+
 const AccountHealthSchema = z.object({
   fingerprint: z.string().describe('A short one-way hash that tells accounts apart; never the token.'),
   source: z.string().describe('`env` or the token file path.'),
   auth_method: z.string().nullable(),
+  login_kind: z.enum(['social', 'builder-id', 'idc']).nullable().describe('Social (Google, GitHub), AWS Builder ID, or IAM Identity Center.'),
+  endpoint: z.string().nullable().describe('The Kiro host that serves it: runtime.{region}.kiro.dev, or the legacy q.{region}.amazonaws.com for logins runtime does not serve.'),
+  region: z.string().nullable().describe('Its API region (from the profile ARN when there is one).'),
   state: z.enum(['healthy', 'cooling_down', 'dead', 'unusable']).describe('`dead`: the refresh token was rejected; log in again.'),
   expires_at: z.string().nullable(),
-  cooldown_until: z.string().nullable().describe('When a resting account (quota, throttling) is used again.'),
+  cooldown_until: z.string().nullable().describe('When a resting account (quota, throttling, credits spent) is used again.'),
   problem: z.string().nullable(),
   fix: z.string().nullable(),
+  usage: AccountUsageSchema.nullable().describe('Its credits, once Kiro has said.'),
+  models: z.array(z.string()).nullable().describe('The Kiro model ids it may use (ListAvailableModels), once Kiro has said.'),
 });
 
 export const HealthSchema = extendApi(
@@ -52,11 +67,16 @@ export const HealthSchema = extendApi(
           fingerprint: '3f9a1c2e',
           source: '~/.aws/sso/cache/kiro-auth-token.json',
           auth_method: 'social',
+          login_kind: 'social',
+          endpoint: 'runtime.us-east-1.kiro.dev',
+          region: 'us-east-1',
           state: 'healthy',
           expires_at: '2026-11-21T12:00:00.000Z',
           cooldown_until: null,
           problem: null,
           fix: null,
+          usage: { used: 695.17, limit: 1000, plan: 'KIRO PRO', resets_at: '2026-12-01T00:00:00.000Z', overage: false },
+          models: ['claude-sonnet-4.5', 'claude-sonnet-4.6', 'claude-haiku-4.5'],
         },
       ],
     },

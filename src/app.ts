@@ -13,7 +13,7 @@ import { anthropicModelList, toAnthropicModel } from './faces/anthropic/models.j
 import { createMessagesRouter } from './faces/anthropic/routes.js';
 import type { CompletionCache } from './faces/openai-chat/cache.js';
 import { openaiModelList, toOpenAIModel } from './faces/openai-chat/models.js';
-import { createChatRouter, modelNotFound } from './faces/openai-chat/routes.js';
+import { createChatRouter } from './faces/openai-chat/routes.js';
 import { openaiErrors } from './faces/openai-envelope.js';
 import { responsesErrors } from './faces/openai-responses/errors.js';
 import { createResponsesRouter } from './faces/openai-responses/routes.js';
@@ -196,8 +196,7 @@ export function createApp(deps: AppDeps): Express {
   const models = s.router(modelsContract, {
     listModels: async ({ req }) => ({ status: 200, body: speaksAnthropic(req) ? anthropicModelList(deps.catalog) : openaiModelList(deps.catalog) }),
     retrieveModel: async ({ params, req }) => {
-      const entry = deps.catalog.lookup(params.model);
-      if (!entry) throw modelNotFound(params.model);
+      const entry = deps.catalog.lookup(params.model) ?? { name: params.model, model: deps.catalog.require(params.model) };
       return { status: 200, body: speaksAnthropic(req) ? toAnthropicModel(entry.name, entry.model) : toOpenAIModel(entry.name, entry.model) };
     },
   });

@@ -41,6 +41,12 @@ export interface Config {
   responsesTtlSeconds: number;
   responsesMaxStored: number;
   managementUrl: string;
+  /** The legacy host (q.{region}.amazonaws.com). */
+  qUrl: string;
+  /** The hosts with `{region}` left in, for accounts of another region than KIRO_REGION. */
+  urlTemplates: { base: string; q: string; management: string; oidc: string; auth: string };
+  /** Saved accounts (`ki2api login`, `ki2api import`). */
+  accountsDir: string;
   connectTimeoutMs: number;
   retries: number;
   retryMaxWaitMs: number;
@@ -86,7 +92,9 @@ export const OPTIONS = [
   { env: 'KIRO_BASE_URL', flag: 'base-url', default: 'https://runtime.{region}.kiro.dev', help: 'Kiro API; chat is POST {KIRO_BASE_URL}/generateAssistantResponse.' },
   { env: 'KIRO_AUTH_URL', flag: 'auth-url', default: 'https://prod.{region}.auth.desktop.kiro.dev', help: 'Social-login refresh: POST {KIRO_AUTH_URL}/refreshToken.' },
   { env: 'KIRO_OIDC_URL', flag: 'oidc-url', default: 'https://oidc.{region}.amazonaws.com', help: 'IdC refresh: POST {KIRO_OIDC_URL}/token.' },
-  { env: 'KIRO_MANAGEMENT_URL', flag: 'management-url', default: 'https://management.{region}.kiro.dev', help: 'Kiro control plane (ListAvailableProfiles for IdC logins).' },
+  { env: 'KIRO_MANAGEMENT_URL', flag: 'management-url', default: 'https://management.{region}.kiro.dev', help: 'Kiro control plane: profiles, models, usage limits.' },
+  { env: 'KIRO_Q_URL', flag: 'q-url', default: 'https://q.{region}.amazonaws.com', help: 'Kiro\'s legacy host, for Builder ID and IdC logins the runtime host does not serve.' },
+  { env: 'KIRO_ACCOUNTS_DIR', flag: 'accounts-dir', default: '~/.ki2api/accounts', help: 'Where `ki2api login` and `ki2api import` save accounts; read in addition to KIRO_TOKEN_FILE.' },
   { env: 'KIRO_TOKEN_WRITEBACK', flag: 'token-writeback', default: 'true', help: 'Write refreshed tokens back to the token file (false: keep them in memory).' },
   { env: 'KIRO_REFRESH_MARGIN_SECONDS', flag: 'refresh-margin-seconds', default: '300', help: 'Refresh the access token this long before it expires.' },
   { env: 'MODEL_ALIASES', flag: 'model-aliases', help: 'Extra model names: "alias=model,alias2=model2" (or a JSON object).' },
@@ -164,6 +172,11 @@ function bytes(variable: string, raw: string): number {
   const unit = (match[2] ?? 'b').toLowerCase();
   return Math.floor(Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1));
 }
+
+const trimSlash = (raw: string): string => raw.replace(/\/+$/, '');
+
+/** A host template (`https://runtime.{region}.kiro.dev`) for one region. */
+export const forRegion = (template: string, region: string): string => template.replaceAll('{region}', region);
 
 function url(variable: string, raw: string): string {
   try {
@@ -288,6 +301,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       responsesTtlSeconds: integer('RESPONSES_TTL_SECONDS', get('RESPONSES_TTL_SECONDS')!, 1, 30 * 86_400),
       responsesMaxStored: integer('RESPONSES_MAX_STORED', get('RESPONSES_MAX_STORED')!, 1, 1_000_000),
       managementUrl: url('KIRO_MANAGEMENT_URL', withRegion(get('KIRO_MANAGEMENT_URL')!)),
+      qUrl: url('KIRO_Q_URL', withRegion(get('KIRO_Q_URL')!)),
+      urlTemplates: {
+        base: trimSlash(get('KIRO_BASE_URL')!),
+        q: trimSlash(get('KIRO_Q_URL')!),
+        management: trimSlash(get('KIRO_MANAGEMENT_URL')!),
+        oidc: trimSlash(get('KIRO_OIDC_URL')!),
+        auth: trimSlash(get('KIRO_AUTH_URL')!),
+      },
+      accountsDir: get('KIRO_ACCOUNTS_DIR')!.replace(/^~(?=$|[/\\])/, homedir()),
       connectTimeoutMs: integer('KIRO_CONNECT_TIMEOUT_MS', get('KIRO_CONNECT_TIMEOUT_MS')!, 100, 600_000),
       retries: integer('UPSTREAM_RETRIES', get('UPSTREAM_RETRIES')!, 0, 10),
       retryMaxWaitMs: integer('UPSTREAM_RETRY_MAX_WAIT_MS', get('UPSTREAM_RETRY_MAX_WAIT_MS')!, 0, 600_000),

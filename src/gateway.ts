@@ -41,15 +41,16 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
   let metrics: Metrics | undefined;
   const credentials = discoverAccounts(config, logger, dispatcher, (result) => metrics?.refreshes.inc({ result }));
   const upstream = new KiroUpstream({
-    baseUrl: config.baseUrl,
+    hosts: { runtime: config.urlTemplates.base, legacy: config.urlTemplates.q, management: config.urlTemplates.management },
     credentials,
+    logger,
     dispatcher,
     firstTokenTimeoutMs: config.firstByteTimeoutMs,
     breakerThreshold: config.breakerThreshold,
     breakerCooldownMs: config.breakerCooldownMs,
   });
   metrics = new Metrics(() => upstream.accounts());
-  const catalog = new ModelCatalog(upstream.models, config.modelAliases);
+  const catalog = new ModelCatalog(() => upstream.models, config.modelAliases);
   const images =
     config.imageMaxBytes > 0 && config.imageMaxPerRequest > 0
       ? new ImageFetcher({

@@ -62,10 +62,11 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   };
 }
 
-async function main(): Promise<void> {
+/** `ki2api [serve]`: run the gateway until SIGTERM / SIGINT. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   let parsed;
   try {
-    parsed = loadConfig(process.env, process.argv.slice(2));
+    parsed = loadConfig(process.env, argv);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`ki2api: configuration error — ${error.message}`);

@@ -31,5 +31,19 @@ export class Metrics {
         for (const account of accounts()) this.set({ account: account.fingerprint, state: account.state }, account.state === 'healthy' ? 1 : 0);
       },
     });
+    // Kiro's own figures (getUsageLimits), for the accounts that have reported them.
+    const credits = (name: string, help: string, pick: (usage: NonNullable<AccountStatus['usage']>) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['account'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const account of accounts()) if (account.usage) this.set({ account: account.fingerprint }, pick(account.usage));
+        },
+      });
+    credits('ki2api_account_credits_used', 'Per account (fingerprint): credits used this period, as Kiro reports them.', (usage) => usage.used);
+    credits('ki2api_account_credits_limit', 'Per account (fingerprint): the credits of its plan this period.', (usage) => usage.limit);
   }
 }

@@ -290,7 +290,7 @@ describe('account pool timing', () => {
       const now = () => clock++;
       const account = new KiroAccount(
         { kind: 'env', accessToken: 'token-a' },
-        { authUrl: 'http://127.0.0.1:9', oidcUrl: 'http://127.0.0.1:9', managementUrl: 'http://127.0.0.1:9', writeBack: false, refreshMarginMs: 0, logger: createLogger('silent'), now },
+        { authUrl: 'http://127.0.0.1:9', oidcUrl: 'http://127.0.0.1:9', managementUrl: 'http://127.0.0.1:9', profileArn: SIMULATOR_PROFILE_ARN, writeBack: false, refreshMarginMs: 0, logger: createLogger('silent'), now },
       );
       const pool = new AccountPool([account], undefined, now);
       account.coolDown(now() + restMs, 'throttled by Kiro (429)');

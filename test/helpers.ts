@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -10,6 +12,8 @@ import { KiroSimulator, type SimulatorOptions } from '../src/simulator/server.js
 
 export const API_KEY = 'test-key-0123456789';
 export const ACCESS_TOKEN = 'aoa-test-access-token-SECRET-4242';
+/** A folder that does not exist: tests see no saved accounts unless they make some. */
+export const NO_ACCOUNTS_DIR = join(tmpdir(), `ki2api-no-accounts-${process.pid}`);
 
 export interface Stack {
   sim: KiroSimulator;
@@ -35,6 +39,9 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
       KIRO_AUTH_URL: sim.url,
       KIRO_OIDC_URL: sim.url,
       KIRO_MANAGEMENT_URL: sim.url,
+      KIRO_Q_URL: `${sim.url}/q`,
+      // Never the machine's own saved accounts.
+      KIRO_ACCOUNTS_DIR: NO_ACCOUNTS_DIR,
       STREAM_KEEPALIVE_MS: '1000',
       UPSTREAM_RETRIES: '0',
       LOG_LEVEL: 'debug',

@@ -14,7 +14,7 @@ import { useFaceErrors } from '../src/http/errors.js';
 import { requestsPerWindow } from '../src/http/limits.js';
 import { BatchedWriter } from '../src/logger.js';
 import { KiroSimulator } from '../src/simulator/server.js';
-import { ACCESS_TOKEN, API_KEY, authHeaders, postChat, sseEvents, userMessage, withStack, type Stack } from './helpers.js';
+import { ACCESS_TOKEN, API_KEY, authHeaders, NO_ACCOUNTS_DIR, postChat, sseEvents, userMessage, withStack, type Stack } from './helpers.js';
 
 const errorOf = (text: string) => (JSON.parse(text) as { error: { code: string; type: string; message: string } }).error;
 
@@ -292,7 +292,7 @@ describe('graceful shutdown', () => {
     const sim = await new KiroSimulator().start();
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', API_KEY, KIRO_ACCESS_TOKEN: ACCESS_TOKEN, KIRO_BASE_URL: sim.url, LOG_LEVEL: 'info' },
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', API_KEY, KIRO_ACCESS_TOKEN: ACCESS_TOKEN, KIRO_BASE_URL: sim.url, KIRO_MANAGEMENT_URL: sim.url, KIRO_ACCOUNTS_DIR: NO_ACCOUNTS_DIR, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -147,16 +147,37 @@ export interface ModelInfo {
   thinking: 'native' | 'tags';
 }
 
+/** What an upstream account has used of its plan, as the upstream reports it. */
+export interface AccountUsage {
+  /** Credits used this period (to 0.01), the free trial and bonuses included. */
+  used: number;
+  limit: number;
+  plan: string | null;
+  /** When the period resets (ISO 8601). */
+  resetsAt: string | null;
+  /** Past the limit the account keeps working (overage billing). */
+  overage: boolean;
+}
+
 /** One upstream login, as /health shows it: a fingerprint, never a secret. */
 export interface AccountStatus {
   fingerprint: string;
   source: string;
   authMethod: 'social' | 'idc' | null;
+  /** The kind of login: social (Google, GitHub), AWS Builder ID, or IAM Identity Center. */
+  loginKind: 'social' | 'builder-id' | 'idc' | null;
+  /** The host that serves it, and its API region. */
+  endpoint: string | null;
+  region: string | null;
   state: 'healthy' | 'cooling_down' | 'dead' | 'unusable';
   expiresAt: string | null;
   cooldownUntil: string | null;
   problem: string | null;
   fix: string | null;
+  /** Its plan's usage, when the upstream has said. */
+  usage: AccountUsage | null;
+  /** The upstream ids of the models it may use, when the upstream has said. */
+  models: string[] | null;
 }
 
 export interface CredentialStatus {

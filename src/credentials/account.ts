@@ -2,13 +2,16 @@ import type { Dispatcher } from 'undici';
 import { GatewayError } from '../chat/errors.js';
 import type { Logger } from '../logger.js';
 import { lookUpProfile, RefreshError, refreshIdc, refreshSocial, type RefreshedTokens } from './refresh.js';
-import { fingerprint, normaliseAuthMethod, readRegistration, readTokenFile, writeTokenFile, type KiroTokenFile } from './token-file.js';
-import type { AccountHealth, KiroCredentials } from './types.js';
+import { fingerprint, loginKindOf, normaliseAuthMethod, readRegistration, readTokenFile, writeTokenFile, type KiroTokenFile } from './token-file.js';
+import type { AccountHealth, KiroCredentials, KiroHost, LoginKind } from './types.js';
 
 export interface AccountOptions {
+  /** The hosts; `{region}` in them is the account's region (the SSO region for OIDC, else the API region). */
   authUrl: string;
   oidcUrl: string;
   managementUrl: string;
+  /** KIRO_REGION: the API region of an account that says nothing about its own (default us-east-1). */
+  region?: string;
   /** Write refreshed tokens back to the token file (KIRO_TOKEN_WRITEBACK). */
   writeBack: boolean;
   /** Refresh this long before the access token expires. */
@@ -32,11 +35,28 @@ interface TokenState {
   expiresAt?: number;
   profileArn?: string;
   authMethod: 'social' | 'idc';
+  loginKind: LoginKind;
+  /** The login's own region (for IdC, the Identity Center region its OIDC host is in). */
+  region?: string;
   clientIdHash?: string;
 }
 
+/**
+ * The API region of an account: the profile ARN's (its 4th field) when there is one, else its
+ * login region mapped onto the two regions Kiro serves (eu-* → eu-central-1, the rest →
+ * us-east-1), else KIRO_REGION.
+ */
+export function apiRegion(profileArn: string | undefined, loginRegion: string | undefined, fallback: string): string {
+  const fromArn = profileArn?.split(':')[3];
+  if (fromArn && /^[a-z]{2}(-[a-z]+)+-\d$/.test(fromArn)) return fromArn;
+  if (loginRegion && /^[a-z]{2}(-[a-z]+)+-\d$/.test(loginRegion)) return loginRegion.startsWith('eu-') ? 'eu-central-1' : 'us-east-1';
+  return fallback;
+}
+
+const inRegion = (template: string, region: string) => template.replaceAll('{region}', region);
+
 const RELOGIN_FIX = 'Log in to the Kiro IDE again; ki2api picks the new login up from the token file by itself.';
-const PROFILE_FIX = 'Set KIRO_PROFILE_ARN (arn:aws:codewhisperer:<region>:<account>:profile/<id>, shown in the Kiro IDE) if Kiro asks for one.';
+const PROFILE_FIX = 'Set KIRO_PROFILE_ARN (arn:aws:codewhisperer:<region>:<account>:profile/<id>, shown in the Kiro IDE), or log in again with `ki2api login`.';
 const REFRESH_ATTEMPTS = 3;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -62,6 +82,10 @@ export class KiroAccount {
   /** Why the IdC profile lookup gave no ARN (none found, or failed), for /health. */
   private profileProblem: string | undefined;
   private profileRetryAt = 0;
+  /** Kiro lists no profile for this IdC login: the legacy host serves it without one. */
+  private noProfile = false;
+  /** Why this login moved to the legacy host (the runtime host refused it), once it has. */
+  private legacyBecause: string | undefined;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -78,6 +102,7 @@ export class KiroAccount {
         ...(from.accessToken && { accessToken: from.accessToken }),
         ...(from.refreshToken && { refreshToken: from.refreshToken }),
         authMethod: 'social',
+        loginKind: 'social',
         ...(options.profileArn && { profileArn: options.profileArn }),
       };
     } else {
@@ -143,7 +168,15 @@ export class KiroAccount {
   health(): AccountHealth {
     this.reloadIfChanged();
     const expiresAt = this.token?.expiresAt !== undefined ? new Date(this.token.expiresAt).toISOString() : null;
-    const base = { fingerprint: this.fingerprint, source: this.source, authMethod: this.token?.authMethod ?? null, expiresAt };
+    const base = {
+      fingerprint: this.fingerprint,
+      source: this.source,
+      authMethod: this.token?.authMethod ?? null,
+      loginKind: this.token?.loginKind ?? null,
+      host: this.host(),
+      region: this.region(),
+      expiresAt,
+    };
     if (this.dead) return { ...base, state: 'dead', cooldownUntil: null, problem: this.dead, fix: RELOGIN_FIX };
     if (this.unusable || !this.token) return { ...base, state: 'unusable', cooldownUntil: null, problem: this.unusable ?? 'no token', fix: RELOGIN_FIX };
     if (this.cooldownUntil > this.now()) {
@@ -156,10 +189,37 @@ export class KiroAccount {
     return { ...base, state: 'healthy', cooldownUntil: null, problem: null, fix: null };
   }
 
+  private profileArn(): string | undefined {
+    return this.options.profileArn ?? this.token?.profileArn;
+  }
+
+  /**
+   * The host this login goes to, decided once and remembered: Builder ID logins have no profile
+   * and go to the legacy host; so do IdC logins Kiro lists no profile for, and any login the
+   * runtime host refused even after a refresh. Everyone else goes to runtime with a profile ARN.
+   */
+  host(): KiroHost {
+    const kind = this.token?.loginKind;
+    if (this.legacyBecause || kind === 'builder-id' || (kind === 'idc' && this.noProfile && !this.profileArn())) return 'legacy';
+    return 'runtime';
+  }
+
+  region(): string {
+    return apiRegion(this.profileArn(), this.token?.region, this.options.region ?? 'us-east-1');
+  }
+
   private current(): KiroCredentials {
     const token = this.token!;
-    const profileArn = this.options.profileArn ?? token.profileArn;
-    return { accessToken: token.accessToken!, ...(profileArn && { profileArn }), fingerprint: this.fingerprint };
+    const profileArn = token.loginKind === 'builder-id' ? undefined : this.profileArn();
+    return { accessToken: token.accessToken!, ...(profileArn && { profileArn }), fingerprint: this.fingerprint, loginKind: token.loginKind, host: this.host(), region: this.region() };
+  }
+
+  /** The runtime host refused this login after a refresh: from now on it is served by the legacy host. */
+  async useLegacyHost(why: string): Promise<KiroCredentials | undefined> {
+    if (!this.token || this.token.loginKind === 'social' || this.host() === 'legacy') return undefined;
+    this.legacyBecause = why;
+    this.options.logger.warn({ account: this.fingerprint, kind: this.token.loginKind }, `the runtime host refused this login (${why}); it is served by the legacy host from now on`);
+    return this.current();
   }
 
   private assertUsable(): void {
@@ -211,6 +271,8 @@ export class KiroAccount {
       ...(expiresAt !== undefined && !Number.isNaN(expiresAt) && { expiresAt }),
       ...(file.profileArn && { profileArn: file.profileArn }),
       authMethod: normaliseAuthMethod(file),
+      loginKind: loginKindOf(file),
+      ...(file.region && { region: file.region }),
       ...(file.clientIdHash && { clientIdHash: file.clientIdHash }),
     };
   }
@@ -292,9 +354,9 @@ export class KiroAccount {
           new RefreshError(`an IdC login needs its client registration (${token.clientIdHash ?? '<clientIdHash>'}.json beside the token file), which was not found`, true),
         );
       }
-      return refreshIdc(this.options.oidcUrl, refreshToken, registration.clientId, registration.clientSecret, this.options.dispatcher);
+      return refreshIdc(inRegion(this.options.oidcUrl, token.region ?? this.options.region ?? 'us-east-1'), refreshToken, registration.clientId, registration.clientSecret, this.options.dispatcher);
     }
-    return refreshSocial(this.options.authUrl, refreshToken, this.options.dispatcher);
+    return refreshSocial(inRegion(this.options.authUrl, this.options.region ?? 'us-east-1'), refreshToken, this.options.dispatcher);
   }
 
   private adopt(refreshed: RefreshedTokens): void {
@@ -322,32 +384,44 @@ export class KiroAccount {
   }
 
   /**
-   * IdC logins carry no profile ARN: ask Kiro for one (§1.3), once per login. A lookup that found
-   * none is final; one that failed (network, 403, …) is tried again a minute later, and until then
-   * /health says which of the two it was, and how to fix it.
+   * A login without a profile ARN asks Kiro for one (ListAvailableProfiles, §1.3), once: IdC files
+   * never carry one, and a social file may not. A lookup that found none is final — an IdC login
+   * then goes to the legacy host, which wants none; a social one cannot be served, and says so. A
+   * lookup that failed (network, 403, …) fails the request with the fix, and is tried again a
+   * minute later: a request is never sent without the profile it needs. Builder ID has none.
    */
   private async withProfile(): Promise<KiroCredentials> {
     const token = this.token!;
-    if (!this.options.profileArn && !token.profileArn && token.authMethod === 'idc' && token.accessToken && this.now() >= this.profileRetryAt) {
-      const accessToken = token.accessToken;
-      this.profileLookup ??= lookUpProfile(this.options.managementUrl, accessToken, this.options.dispatcher).then((result) => {
+    if (token.loginKind === 'builder-id' || this.profileArn() || this.host() === 'legacy') return this.current();
+    if (this.noProfile) throw this.profileError('Kiro lists no profile for this login');
+    if (this.now() < this.profileRetryAt) throw this.profileError(this.profileProblem ?? 'its profile lookup failed');
+    const accessToken = token.accessToken!;
+    this.profileLookup ??= lookUpProfile(inRegion(this.options.managementUrl, this.region()), accessToken, this.options.dispatcher)
+      .then((result) => {
         if (result.kind === 'found') {
           token.profileArn = result.arn;
           this.profileProblem = undefined;
-          return;
-        }
-        this.profileProblem =
-          result.kind === 'none'
-            ? 'Kiro lists no profile for this IdC login (ListAvailableProfiles found none); requests go without a profile ARN'
-            : `looking up this IdC login's profile failed: ${result.why}; requests go without a profile ARN until it succeeds`;
-        this.options.logger.warn({ account: this.fingerprint }, `${this.profileProblem}. ${PROFILE_FIX}`);
-        if (result.kind === 'failed') {
+        } else if (result.kind === 'builder-id') {
+          token.loginKind = 'builder-id';
+        } else if (result.kind === 'none') {
+          this.noProfile = true;
+          this.profileProblem = undefined;
+          if (token.loginKind === 'idc') this.options.logger.info({ account: this.fingerprint }, 'Kiro lists no profile for this IdC login; it is served by the legacy host');
+        } else {
+          this.profileProblem = `looking up its profile failed: ${result.why}`;
           this.profileRetryAt = this.now() + 60_000;
-          this.profileLookup = undefined;
+          this.options.logger.warn({ account: this.fingerprint }, `${this.profileProblem}. ${PROFILE_FIX}`);
         }
-      });
-      await this.profileLookup;
-    }
-    return this.current();
+      })
+      .finally(() => (this.profileLookup = undefined));
+    await this.profileLookup;
+    return this.withProfile();
+  }
+
+  private profileError(why: string): GatewayError {
+    return new GatewayError('unavailable', `The Kiro login ${this.fingerprint} has no profile ARN (${why}), and Kiro needs one for it. ${PROFILE_FIX}`, {
+      code: 'profile_unresolved',
+      ...(this.profileRetryAt > this.now() && { retryAfter: Math.ceil((this.profileRetryAt - this.now()) / 1000) }),
+    });
   }
 }

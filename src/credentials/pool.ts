@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../chat/errors.js';
 import type { CredentialStatus } from '../chat/types.js';
 import type { KiroAccount } from './account.js';
-import type { AccountHealth, AccountLease, AccountOutcome, CredentialProvider } from './types.js';
+import type { AccountChoice, AccountHealth, AccountLease, AccountOutcome, CredentialProvider } from './types.js';
 
 const LOGIN_FIX =
   'Log in to the Kiro IDE (it writes ~/.aws/sso/cache/kiro-auth-token.json), or set KIRO_ACCESS_TOKEN / KIRO_REFRESH_TOKEN ' +
@@ -25,40 +25,50 @@ export const AUTH_COOLDOWN_MS = 5 * 60_000;
 /** How long a session keeps its account without a request. */
 const STICKY_MS = 60 * 60_000;
 
+/** The accounts of a pool, now: a fixed list, or a folder that gains and loses token files. */
+export type Members = readonly KiroAccount[] | (() => readonly KiroAccount[]);
+
 export class AccountPool implements CredentialProvider {
   private next = 0;
   /** Session → the fingerprint of the account that served it last (Kiro's prompt cache is per account). */
   private readonly sticky = new LRUCache<string, string>({ max: 10_000, ttl: STICKY_MS, updateAgeOnGet: true });
+  private readonly list: () => readonly KiroAccount[];
 
   constructor(
-    private readonly members: readonly KiroAccount[],
+    members: Members,
     private readonly missing: string | undefined = undefined,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.list = typeof members === 'function' ? members : () => members;
+  }
+
+  /** The accounts; a named token file that does not exist is left out once other accounts exist. */
+  private get members(): readonly KiroAccount[] {
+    const all = this.list();
+    return all.length > 1 && all.some((a) => !a.isMissing()) ? all.filter((a) => !a.isMissing()) : all;
+  }
 
   get size(): number {
     return this.members.length;
   }
 
-  async acquire(exclude: ReadonlySet<string> = new Set(), affinity?: string): Promise<AccountLease> {
+  async acquire(exclude: ReadonlySet<string> = new Set(), affinity?: string, choice: AccountChoice = {}): Promise<AccountLease> {
     const start = this.next++;
     const failed = new Set<KiroAccount>();
     let lastError: unknown;
+    const members = this.members;
+    const usable = (account: KiroAccount) => !exclude.has(account.fingerprint) && !failed.has(account) && (choice.eligible?.(account.fingerprint) ?? true) && account.available();
     for (;;) {
-      const account = this.stuck(affinity, exclude, failed) ?? this.pick(start, exclude, failed);
+      const account = this.stuck(members, affinity, usable) ?? this.pick(members, start, usable, choice);
       if (!account) {
         const error = lastError ?? this.noAccountError(exclude);
         if (error) throw error;
         continue;
       }
       try {
-        const credentials = await account.credentials();
-        if (affinity !== undefined && this.members.length > 1) this.sticky.set(affinity, account.fingerprint);
-        return {
-          credentials,
-          refresh: () => account.refresh(credentials.accessToken),
-          report: (outcome) => this.record(account, outcome),
-        };
+        const lease = await this.leaseOf(account);
+        if (affinity !== undefined && members.length > 1) this.sticky.set(affinity, account.fingerprint);
+        return lease;
       } catch (error) {
         lastError = error;
         failed.add(account);
@@ -66,21 +76,51 @@ export class AccountPool implements CredentialProvider {
     }
   }
 
-  /** The account a session had, while it can serve. */
-  private stuck(affinity: string | undefined, exclude: ReadonlySet<string>, failed: ReadonlySet<KiroAccount>): KiroAccount | undefined {
-    if (affinity === undefined || this.members.length < 2) return undefined;
-    const fingerprint = this.sticky.get(affinity);
-    const account = fingerprint === undefined ? undefined : this.members.find((a) => a.fingerprint === fingerprint);
-    return account && !exclude.has(account.fingerprint) && !failed.has(account) && account.available() ? account : undefined;
+  async lease(fingerprint: string): Promise<AccountLease | undefined> {
+    const account = this.members.find((a) => a.fingerprint === fingerprint);
+    if (!account || account.isMissing()) return undefined;
+    try {
+      return await this.leaseOf(account);
+    } catch {
+      return undefined;
+    }
   }
 
-  /** Round robin from `start`: the first account that is not excluded, has not failed, and is not resting. */
-  private pick(start: number, exclude: ReadonlySet<string>, failed: ReadonlySet<KiroAccount>): KiroAccount | undefined {
-    for (let i = 0; i < this.members.length; i++) {
-      const account = this.members[(start + i) % this.members.length]!;
-      if (!exclude.has(account.fingerprint) && !failed.has(account) && account.available()) return account;
+  private async leaseOf(account: KiroAccount): Promise<AccountLease> {
+    const credentials = await account.credentials();
+    return {
+      credentials,
+      refresh: () => account.refresh(credentials.accessToken),
+      useLegacyHost: (why) => account.useLegacyHost(why),
+      report: (outcome) => this.record(account, outcome),
+    };
+  }
+
+  /** The account a session had, while it can serve. */
+  private stuck(members: readonly KiroAccount[], affinity: string | undefined, usable: (a: KiroAccount) => boolean): KiroAccount | undefined {
+    if (affinity === undefined || members.length < 2) return undefined;
+    const fingerprint = this.sticky.get(affinity);
+    const account = fingerprint === undefined ? undefined : members.find((a) => a.fingerprint === fingerprint);
+    return account && usable(account) ? account : undefined;
+  }
+
+  /**
+   * The best usable account: the highest ranked (most credits left) when the request ranks them,
+   * round robin from `start` among equals.
+   */
+  private pick(members: readonly KiroAccount[], start: number, usable: (a: KiroAccount) => boolean, choice: AccountChoice): KiroAccount | undefined {
+    let best: KiroAccount | undefined;
+    let bestRank = -Infinity;
+    for (let i = 0; i < members.length; i++) {
+      const account = members[(start + i) % members.length]!;
+      if (!usable(account)) continue;
+      const rank = choice.rank?.(account.fingerprint) ?? 0;
+      if (rank > bestRank) {
+        best = account;
+        bestRank = rank;
+      }
     }
-    return undefined;
+    return best;
   }
 
   private record(account: KiroAccount, outcome: AccountOutcome): void {
@@ -97,6 +137,9 @@ export class AccountPool implements CredentialProvider {
         break;
       case 'auth_rejected':
         account.coolDown(now + AUTH_COOLDOWN_MS, 'Kiro rejected the token even after a refresh (wrong profile ARN?)');
+        break;
+      case 'exhausted':
+        account.coolDown(outcome.untilMs, `out of quota: ${outcome.why}`);
         break;
     }
   }

@@ -96,7 +96,7 @@ export function refreshIdc(oidcUrl: string, refreshToken: string, clientId: stri
 }
 
 /** What ListAvailableProfiles said: a profile, none at all, or no answer (and why). */
-export type ProfileLookup = { kind: 'found'; arn: string } | { kind: 'none' } | { kind: 'failed'; why: string };
+export type ProfileLookup = { kind: 'found'; arn: string } | { kind: 'none' } | { kind: 'builder-id' } | { kind: 'failed'; why: string };
 
 /** ListAvailableProfiles (§1.3): how an IdC login, whose file carries no profile ARN, finds one. */
 export async function lookUpProfile(managementUrl: string, accessToken: string, dispatcher?: Dispatcher, timeoutMs = 15_000): Promise<ProfileLookup> {
@@ -113,6 +113,8 @@ export async function lookUpProfile(managementUrl: string, accessToken: string, 
     return { kind: 'failed', why: `could not reach ${new URL(managementUrl).host} (${(error as { code?: string }).code ?? (error as Error).name})` };
   }
   const text = await response.body.text().catch(() => '');
+  // A Builder ID login has no profiles and is told so: it is not a failure.
+  if (response.statusCode === 403 && /Builder ID is not supported/i.test(text)) return { kind: 'builder-id' };
   if (response.statusCode !== 200) return { kind: 'failed', why: `${new URL(managementUrl).host} answered HTTP ${response.statusCode}` };
   let profiles: { arn?: unknown; status?: unknown }[];
   try {

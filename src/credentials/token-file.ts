@@ -138,6 +138,16 @@ export function isKiroLogin(file: string): boolean {
 /** A short one-way fingerprint: enough to tell accounts apart, useless to an attacker. */
 export const fingerprint = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 8);
 
+/**
+ * The kind of login a token file holds: social (Google, GitHub), AWS Builder ID (an IdC login to
+ * Builder ID's own start URL, `provider: "BuilderId"`) or IAM Identity Center (`Enterprise`).
+ */
+export function loginKindOf(token: Pick<KiroTokenFile, 'authMethod' | 'clientIdHash' | 'provider'>): 'social' | 'builder-id' | 'idc' {
+  if (normaliseAuthMethod(token) === 'social') return 'social';
+  const said = `${token.provider ?? ''} ${token.authMethod ?? ''}`.toLowerCase().replace(/[^a-z ]/g, '');
+  return /builderid/.test(said) ? 'builder-id' : 'idc';
+}
+
 /** `social` or `idc`, whatever spelling the file uses. */
 export function normaliseAuthMethod(token: Pick<KiroTokenFile, 'authMethod' | 'clientIdHash'>): 'social' | 'idc' {
   const method = token.authMethod?.toLowerCase() ?? '';

@@ -1,11 +1,23 @@
 import type { AccountStatus, CredentialStatus } from '../chat/types.js';
 
+export type LoginKind = 'social' | 'builder-id' | 'idc';
+
+/**
+ * Which Kiro host serves an account: `runtime` (runtime.{region}.kiro.dev, with a profile ARN) or
+ * `legacy` (q.{region}.amazonaws.com, for Builder ID and IdC logins that runtime does not serve).
+ */
+export type KiroHost = 'runtime' | 'legacy';
+
 /** What a Kiro call needs from a login. */
 export interface KiroCredentials {
   accessToken: string;
   profileArn?: string;
   /** A short, one-way fingerprint of the account, safe for logs and /health. */
   fingerprint: string;
+  loginKind: LoginKind;
+  host: KiroHost;
+  /** The API region (us-east-1 or eu-central-1), from the profile ARN when there is one. */
+  region: string;
 }
 
 /** How a call with an account went, so the pool can cool the account down or fail over. */
@@ -16,17 +28,34 @@ export type AccountOutcome =
   /** Out of monthly quota (402). */
   | { kind: 'quota' }
   /** Throttled (429). */
-  | { kind: 'throttled'; retryAfterSeconds?: number };
+  | { kind: 'throttled'; retryAfterSeconds?: number }
+  /** Has used all its credits: rest until the plan resets. */
+  | { kind: 'exhausted'; untilMs: number; why: string };
 
 /** One account's credentials for one call. */
 export interface AccountLease {
   credentials: KiroCredentials;
   /** Force a refresh now (after Kiro rejected the token); resolves with fresh credentials. */
   refresh(): Promise<KiroCredentials>;
+  /**
+   * The runtime host refused this login even after a refresh: serve it from the legacy host from
+   * now on (Builder ID and IdC logins only). Resolves with the credentials for that host, or
+   * undefined when the login cannot move.
+   */
+  useLegacyHost(why: string): Promise<KiroCredentials | undefined>;
   report(outcome: AccountOutcome): void;
 }
 
-export type AccountHealth = AccountStatus;
+/** An account as the credential layer knows it; the upstream adds its endpoint, usage and models. */
+export type AccountHealth = Omit<AccountStatus, 'endpoint' | 'usage' | 'models'> & { host: KiroHost; region: string };
+
+/** How a request wants its account chosen, beyond "any that can serve". */
+export interface AccountChoice {
+  /** Only accounts that can (the upstream knows which models each may use). */
+  eligible?(fingerprint: string): boolean;
+  /** Higher first, among the eligible (credits left); ties go round-robin. */
+  rank?(fingerprint: string): number;
+}
 
 /** "Give me a valid access token and profile ARN" — for one of possibly several accounts. */
 export interface CredentialProvider {
@@ -35,7 +64,9 @@ export interface CredentialProvider {
    * request already tried; `affinity` (a client session) gets the account it had last time, while
    * that one can serve. Throws a GatewayError when no account can serve.
    */
-  acquire(exclude?: ReadonlySet<string>, affinity?: string): Promise<AccountLease>;
+  acquire(exclude?: ReadonlySet<string>, affinity?: string, choice?: AccountChoice): Promise<AccountLease>;
+  /** One account by fingerprint, resting or not (for its management calls); undefined if it cannot be used at all. */
+  lease(fingerprint: string): Promise<AccountLease | undefined>;
   /** How many accounts there are (failover stops after trying each once). */
   readonly size: number;
   status(): CredentialStatus;

@@ -6,11 +6,13 @@ import { countAllTokensAsync } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
 import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo, SearchResult } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
+import { KiroEndpoints, sendsProfile, type KiroHostTemplates } from './endpoints.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
 import { decodeFrame, MessageFramer } from './eventstream.js';
 import { KiroEventTranslator } from './events.js';
 import { kiroHeaders } from './headers.js';
-import { KIRO_MODELS } from './models.js';
+import { AccountInsights } from './insights.js';
+import type { Logger } from '../logger.js';
 import { buildKiroRequest, kiroPromptParts, withProfileArn, type BuiltKiroRequest } from './request.js';
 
 export interface ResilienceOptions {
@@ -23,9 +25,12 @@ export interface ResilienceOptions {
 }
 
 export interface KiroUpstreamOptions extends ResilienceOptions {
-  /** e.g. https://runtime.us-east-1.kiro.dev */
-  baseUrl: string;
+  /** The hosts, `{region}` standing for each account's region (runtime.{region}.kiro.dev, …). */
+  hosts: KiroHostTemplates;
   credentials: CredentialProvider;
+  logger: Logger;
+  /** Look the accounts' models and usage up (ListAvailableModels, getUsageLimits); off in some tests. */
+  insights?: boolean;
   /** The one connection pool every Kiro call goes through (built once, at start-up). */
   dispatcher: Dispatcher;
 }
@@ -50,17 +55,22 @@ const BREAKER_FAILURES = new WeakSet<Error>();
 /** The Kiro adapter: neutral request → generateAssistantResponse → neutral events. */
 export class KiroUpstream implements ChatUpstream {
   readonly name = 'kiro';
-  readonly models: readonly ModelInfo[] = KIRO_MODELS;
-  private readonly url: string;
-  private readonly mcpUrl: string;
+  readonly insights: AccountInsights;
+  private readonly endpoints: KiroEndpoints;
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
   /** A retried request is built for Kiro once. */
   private readonly built = new WeakMap<ChatRequest, BuiltKiroRequest>();
   private readonly builtWithoutThinking = new WeakMap<ChatRequest, BuiltKiroRequest>();
 
   constructor(private readonly options: KiroUpstreamOptions) {
-    this.url = `${options.baseUrl.replace(/\/+$/, '')}/generateAssistantResponse`;
-    this.mcpUrl = `${options.baseUrl.replace(/\/+$/, '')}/mcp`;
+    this.endpoints = new KiroEndpoints(options.hosts);
+    this.insights = new AccountInsights({ credentials: options.credentials, endpoints: this.endpoints, dispatcher: options.dispatcher, logger: options.logger });
+    if (options.insights !== false) this.insights.start();
+  }
+
+  /** The models the accounts may use (their union), or the built-in table before any has said. */
+  get models(): readonly ModelInfo[] {
+    return this.insights.modelList();
   }
 
   credentialStatus(): CredentialStatus {
@@ -68,7 +78,13 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   accounts(): AccountStatus[] {
-    return this.options.credentials.accounts();
+    return this.options.credentials.accounts().map(({ host, region, ...account }) => ({
+      ...account,
+      endpoint: this.endpoints.hostName({ host, region }),
+      region,
+      usage: this.insights.usage(account.fingerprint),
+      models: this.insights.models(account.fingerprint),
+    }));
   }
 
   /**
@@ -87,12 +103,13 @@ export class KiroUpstream implements ChatUpstream {
    */
   async webSearch(query: string, signal: AbortSignal, session?: string): Promise<SearchResult[]> {
     const lease = await this.options.credentials.acquire(new Set(), session);
-    const { accessToken, profileArn, fingerprint } = lease.credentials;
+    const { accessToken, fingerprint } = lease.credentials;
+    const profileArn = sendsProfile(lease.credentials) ? lease.credentials.profileArn : undefined;
     const id = `web_search_tooluse_${randomBytes(11).toString('hex').slice(0, 22)}_${Date.now()}_${randomBytes(4).toString('hex')}`;
     const body = { id, jsonrpc: '2.0', method: 'tools/call', params: { name: 'web_search', arguments: { query } }, ...(profileArn && { profileArn }) };
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(this.mcpUrl, {
+      response = await request(this.endpoints.mcp(lease.credentials), {
         method: 'POST',
         headers: { ...kiroHeaders(accessToken, fingerprint), accept: 'application/json', ...(profileArn && { 'x-amzn-kiro-profile-arn': profileArn }) },
         body: JSON.stringify(body),
@@ -142,14 +159,21 @@ export class KiroUpstream implements ChatUpstream {
   private async withAccounts(chatRequest: ChatRequest, built: BuiltKiroRequest, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {
     const tried = new Set<string>();
     let lastError: GatewayError | undefined;
+    const model = chatRequest.upstreamModel;
+    if (!this.insights.anyServes(model)) {
+      throw new GatewayError('not_found', `No Kiro account of this gateway may use the model \`${model}\`. GET /v1/models lists the ones they may.`, { param: 'model', code: 'model_not_found' });
+    }
+    // Only accounts that have the model; the ones with the most credits left first.
+    const choice = { eligible: (fingerprint: string) => this.insights.serves(fingerprint, model), rank: (fingerprint: string) => this.insights.creditRank(fingerprint) };
     for (;;) {
       let lease: AccountLease;
       try {
-        lease = await trace.waitFor(this.options.credentials.acquire(tried, chatRequest.session));
+        lease = await trace.waitFor(this.options.credentials.acquire(tried, chatRequest.session, choice));
       } catch (error) {
         throw lastError ?? error;
       }
       const account = lease.credentials.fingerprint;
+      this.insights.noticed(account);
       tried.add(account);
       trace.account = account;
       let outcome: Accepted | Rejection;
@@ -175,7 +199,11 @@ export class KiroUpstream implements ChatUpstream {
       }
       const error = outcome.error;
       if (error.code === 'upstream_token_invalid') lease.report({ kind: 'auth_rejected' });
-      else if (error.code === 'insufficient_quota') lease.report({ kind: 'quota' });
+      else if (error.code === 'insufficient_quota') {
+        lease.report({ kind: 'quota' });
+        // Kiro's figures say until when: the account then rests exactly that long.
+        void this.insights.refreshUsage(account);
+      }
       else lease.report({ kind: 'throttled', ...(error.retryAfter !== undefined && { retryAfterSeconds: error.retryAfter }) });
       lastError = error;
       if (tried.size >= this.options.credentials.size) throw error;
@@ -203,6 +231,16 @@ export class KiroUpstream implements ChatUpstream {
         await response.body.dump();
         credentials = await trace.waitFor(lease.refresh());
         response = await trace.waitFor(this.send(built, credentials, callSignal));
+        // Refused again with a fresh token: a Builder ID or IdC login the runtime host does not
+        // serve. The legacy host does; the account stays there from now on.
+        if (response.statusCode === 403) {
+          const moved = await lease.useLegacyHost('the runtime host refused its token after a refresh');
+          if (moved) {
+            await response.body.dump();
+            credentials = moved;
+            response = await trace.waitFor(this.send(built, credentials, callSignal));
+          }
+        }
       }
       let text = response.statusCode === 200 ? '' : await trace.waitFor(response.body.text().catch(() => ''));
       if (response.statusCode === 400 && /THINKING_SIGNATURE_INVALID/.test(text) && hasPastThinking(built)) {
@@ -261,9 +299,9 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   private async send(built: BuiltKiroRequest, credentials: KiroCredentials, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    const body = credentials.profileArn ? withProfileArn(built, credentials.profileArn) : built.json;
+    const body = credentials.profileArn && sendsProfile(credentials) ? withProfileArn(built, credentials.profileArn) : built.json;
     try {
-      return await request(this.url, {
+      return await request(this.endpoints.chat(credentials), {
         method: 'POST',
         headers: kiroHeaders(credentials.accessToken, credentials.fingerprint),
         body,
@@ -344,6 +382,7 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   async close(): Promise<void> {
+    this.insights.close();
     await this.options.dispatcher.close();
   }
 }

@@ -54,11 +54,16 @@ export function createOpsRouter(deps: OpsDeps) {
         fingerprint: a.fingerprint,
         source: source(a.source)!,
         auth_method: a.authMethod,
+        login_kind: a.loginKind,
+        endpoint: a.endpoint,
+        region: a.region,
         state: a.state,
         expires_at: a.expiresAt,
         cooldown_until: a.cooldownUntil,
         problem: shown(a.problem),
         fix: shown(a.fix),
+        usage: a.usage && { used: a.usage.used, limit: a.usage.limit, plan: a.usage.plan, resets_at: a.usage.resetsAt, overage: a.usage.overage },
+        models: a.models,
       })),
     };
   };

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEvent, encodeException } from '../kiro/eventstream.js';
+import { SimAccounts, SIMULATOR_PROFILE_ARN, type SimAccount } from './accounts.js';
 import type { RecordedRequest, Scenario, SimEvent } from './scenario.js';
 import { loadDirective, simulatedAnswer } from './responder.js';
 import { findViolation } from './strict.js';
@@ -39,7 +40,12 @@ export interface McpBehaviour {
   results?: { title: string; url: string; snippet: string; publishedDate: number | null; id: string; domain: string }[];
 }
 
-export const SIMULATOR_PROFILE_ARN = 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR';
+export { SIMULATOR_PROFILE_ARN };
+
+/** The legacy host (q.{region}.amazonaws.com) lives under this path of the simulator: KIRO_Q_URL=<sim>/q. */
+export const Q_HOST_PREFIX = '/q';
+
+const INVALID_TOKEN = { message: 'The bearer token included in the request is invalid.', reason: null };
 
 export function frameFor(event: SimEvent): Uint8Array {
   if ('raw' in event) return event.raw;
@@ -69,15 +75,22 @@ function pieces(frames: Uint8Array[], split: Scenario['split']): Buffer[] {
 }
 
 /**
- * A fake Kiro that speaks the real wire protocol: JSON in, AWS event-stream frames out, plus the
- * two token-refresh endpoints. Scripted per call with `enqueue`, or answers on its own.
+ * A fake Kiro that speaks the real wire protocol: JSON in, AWS event-stream frames out. Also the
+ * hosts around it: both token-refresh endpoints, AWS SSO OIDC's device-code login, Kiro's social
+ * login, the management calls (profiles, models, usage limits) and the legacy q host under /q.
+ * Scripted per call with `enqueue`, or answers on its own.
  */
 export class KiroSimulator {
   readonly requests: RecordedRequest[] = [];
   readonly refreshCalls: { path: string; body: Record<string, unknown> }[] = [];
   refresh: RefreshBehaviour = {};
-  /** When set, chat calls must carry one of these bearer tokens or get Kiro's 403. */
+  /** When set, chat calls must carry one of these bearer tokens (or a registered account's) or get Kiro's 403. */
   validTokens: Set<string> | undefined;
+  /** Who each token belongs to, and the logins that make new ones. */
+  readonly accounts = new SimAccounts();
+  /** Management calls (profiles, models, usage) answer this status instead (a broken control plane). */
+  managementStatus: number | undefined;
+  readonly managementCalls: { path: string; query: string; token: string | undefined }[] = [];
   profileCalls = 0;
   /** Signs the thinking it streams and checks the thinking sent back (kiro-protocol.md §9). */
   readonly signer = new ThinkingSigner();
@@ -85,7 +98,7 @@ export class KiroSimulator {
   private readonly followedDirectives = new Set<string>();
   /** Kiro's MCP endpoint (web search): what it answers, and what it was asked. */
   mcp: McpBehaviour = {};
-  readonly mcpCalls: { body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }[] = [];
+  readonly mcpCalls: { body: Record<string, unknown>; headers: Record<string, string | string[] | undefined>; legacy: boolean }[] = [];
   /** How ListAvailableProfiles answers: an error status, or this list (default: one active profile). */
   profiles: { status?: number; list?: object[] } = {};
   /** Connections whose response was closed before it finished (the client or gateway aborted). */
@@ -126,22 +139,80 @@ export class KiroSimulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const [rawPath, rawQuery = ''] = (req.url ?? '/').split('?') as [string, string?];
+    const query = new URLSearchParams(rawQuery);
+    // The legacy host: the same Kiro with its own rules for tokens and profile ARNs.
+    const legacy = rawPath.startsWith(`${Q_HOST_PREFIX}/`);
+    const path = legacy ? rawPath.slice(Q_HOST_PREFIX.length) : rawPath;
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (req.method === 'GET') {
+      if (path === '/device') return this.devicePage(res, query);
+      if (path === '/login') return this.socialLogin(res, query);
+      if (path === '/ListAvailableModels' || path === '/getUsageLimits') return this.management(res, path, query, token, legacy);
+      return this.json(res, 404, { message: `no route ${req.method} ${path}` });
+    }
     let body: unknown;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
       return this.json(res, 400, { message: 'Improperly formed request.', reason: null });
     }
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (req.method === 'POST' && path === '/generateAssistantResponse') return this.chat(req, res, body);
-    if (req.method === 'POST' && path === '/mcp') return this.mcpCall(req, res, body as Record<string, unknown>);
-    if (req.method === 'POST' && (path === '/refreshToken' || path === '/token')) return this.refreshToken(res, path, body as Record<string, unknown>);
-    if (req.method === 'POST' && path === '/listAvailableProfiles') {
-      this.profileCalls++;
-      if (this.profiles.status) return this.json(res, this.profiles.status, { message: `simulated HTTP ${this.profiles.status}` });
-      return this.json(res, 200, { profiles: this.profiles.list ?? [{ arn: SIMULATOR_PROFILE_ARN, profileName: 'Simulator', profileType: 'Q_DEVELOPER', status: 'ACTIVE' }] });
-    }
+    const fields = (body ?? {}) as Record<string, unknown>;
+    if (req.method === 'POST' && path === '/generateAssistantResponse') return this.chat(req, res, body, legacy);
+    if (req.method === 'POST' && path === '/mcp') return this.mcpCall(req, res, fields, legacy);
+    if (req.method === 'POST' && path === '/client/register') return this.answer(res, this.accounts.register(fields));
+    if (req.method === 'POST' && path === '/device_authorization') return this.answer(res, this.accounts.startDevice(fields, this.url));
+    if (req.method === 'POST' && path === '/token' && fields.grantType === 'urn:ietf:params:oauth:grant-type:device_code') return this.answer(res, this.accounts.pollDevice(fields));
+    if (req.method === 'POST' && path === '/oauth/token') return this.answer(res, this.accounts.socialToken(fields));
+    if (req.method === 'POST' && (path === '/refreshToken' || path === '/token')) return this.refreshToken(res, path, fields);
+    if (req.method === 'POST' && path === '/listAvailableProfiles') return this.listProfiles(res, token);
     return this.json(res, 404, { message: `no route ${req.method} ${path}` });
+  }
+
+  private answer(res: ServerResponse, answer: { status: number; body: unknown }): void {
+    this.json(res, answer.status, answer.body);
+  }
+
+  /** The page the device-code login sends the user to: opening it (with the code) allows the login. */
+  private devicePage(res: ServerResponse, query: URLSearchParams): void {
+    const approved = this.accounts.approve(query.get('user_code') ?? '');
+    res.writeHead(approved ? 200 : 404, { 'content-type': 'text/html' });
+    res.end(approved ? '<p>Request approved. You can close this window.</p>' : '<p>Unknown code.</p>');
+  }
+
+  private socialLogin(res: ServerResponse, query: URLSearchParams): void {
+    const result = this.accounts.socialLogin(query);
+    if ('location' in result) {
+      res.writeHead(302, { location: result.location });
+      return void res.end();
+    }
+    this.json(res, result.status, { message: result.message });
+  }
+
+  private listProfiles(res: ServerResponse, token: string | undefined): void {
+    this.profileCalls++;
+    this.managementCalls.push({ path: '/listAvailableProfiles', query: '', token });
+    if (this.managementStatus) return this.json(res, this.managementStatus, { message: `simulated HTTP ${this.managementStatus}` });
+    if (this.profiles.status) return this.json(res, this.profiles.status, { message: `simulated HTTP ${this.profiles.status}` });
+    const known = this.accounts.knownAccess(token);
+    if (known?.kind === 'builder-id') return this.json(res, 403, { message: 'AWS Builder ID is not supported for this operation.' });
+    if (known) return this.json(res, 200, { profiles: known.profileArn ? [{ arn: known.profileArn, profileName: known.id, profileType: 'Q_DEVELOPER', status: 'ACTIVE' }] : [] });
+    return this.json(res, 200, { profiles: this.profiles.list ?? [{ arn: SIMULATOR_PROFILE_ARN, profileName: 'Simulator', profileType: 'Q_DEVELOPER', status: 'ACTIVE' }] });
+  }
+
+  /**
+   * ListAvailableModels and getUsageLimits. Accounts with a profile name it; a Builder ID login
+   * has none and asks the legacy host. A wrong or missing profile is Kiro's 403.
+   */
+  private management(res: ServerResponse, path: string, query: URLSearchParams, token: string | undefined, legacy: boolean): void {
+    this.managementCalls.push({ path: `${legacy ? Q_HOST_PREFIX : ''}${path}`, query: query.toString(), token });
+    if (this.managementStatus) return this.json(res, this.managementStatus, { message: `simulated HTTP ${this.managementStatus}` });
+    if (!token || (this.validTokens && !this.validTokens.has(token) && !this.accounts.knownAccess(token))) return this.json(res, 403, INVALID_TOKEN);
+    const target = this.accounts.ofAccess(token);
+    const arn = query.get('profileArn');
+    if (target.profileArn ? arn !== target.profileArn && !legacy : arn) return this.json(res, 403, { message: 'User is not authorized to make this call.' });
+    if (path === '/getUsageLimits') return this.json(res, 200, this.accounts.usageLimits(target));
+    return this.json(res, 200, this.accounts.models(target, query));
   }
 
   private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -149,12 +220,23 @@ export class KiroSimulator {
     res.end(JSON.stringify(body));
   }
 
-  private async chat(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const recorded: RecordedRequest = { path: '/generateAssistantResponse', headers: req.headers, body };
+  private async chat(req: IncomingMessage, res: ServerResponse, body: unknown, legacy = false): Promise<void> {
+    const recorded: RecordedRequest = { path: `${legacy ? Q_HOST_PREFIX : ''}/generateAssistantResponse`, headers: req.headers, body };
     this.requests.push(recorded);
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (this.validTokens && (!token || !this.validTokens.has(token))) {
-      return this.json(res, 403, { message: 'The bearer token included in the request is invalid.', reason: null });
+    const known = this.accounts.knownAccess(token);
+    if (this.validTokens && (!token || (!this.validTokens.has(token) && !known))) return this.json(res, 403, INVALID_TOKEN);
+    const hostRule = this.hostRefuses(known, (body as { profileArn?: unknown } | null)?.profileArn, legacy);
+    if (hostRule) {
+      recorded.violation = hostRule.violation;
+      return this.json(res, hostRule.status, hostRule.body);
+    }
+    const target = known ?? this.accounts.anyone;
+    if (this.accounts.exhausted(target)) return this.json(res, 402, { message: 'You have reached the limit for this billing period.', reason: 'MONTHLY_REQUEST_COUNT' });
+    const modelId = ((body as { conversationState?: { currentMessage?: { userInputMessage?: { modelId?: unknown } } } } | null)?.conversationState?.currentMessage?.userInputMessage?.modelId ?? '') as string;
+    if (known && !known.models.includes(modelId)) {
+      recorded.violation = `model ${modelId} is not available for this account`;
+      return this.json(res, 400, { message: `Invalid model. The model ${modelId} is not available for this account.`, reason: 'INVALID_MODEL_ID' });
     }
     if (this.strict) {
       const violation = findViolation(body);
@@ -173,6 +255,8 @@ export class KiroSimulator {
     if (scenario.status && scenario.status !== 200) {
       return this.json(res, scenario.status, scenario.errorBody ?? { message: `simulated HTTP ${scenario.status}`, reason: null }, scenario.headers);
     }
+    // What the answer costs is counted against the account, as Kiro meters it.
+    this.accounts.charge(target, (scenario.events ?? []).reduce((sum, event) => sum + ('metering' in event ? event.metering : 0), 0));
     res.on('close', () => {
       if (!res.writableFinished) this.abortedResponses++;
     });
@@ -202,16 +286,33 @@ export class KiroSimulator {
   }
 
   /**
+   * The two hosts' rules (kiro-protocol.md §1.1, anthropic-and-responses.md §4.5): runtime wants a
+   * profile ARN (strict mode) and refuses the tokens of logins it does not serve (Builder ID, some
+   * IdC orgs) as invalid; the legacy host serves those without an ARN and refuses one sent along.
+   */
+  private hostRefuses(known: SimAccount | undefined, profileArn: unknown, legacy: boolean): { status: number; body: object; violation: string } | undefined {
+    if (legacy) {
+      if (known && known.kind !== 'social' && profileArn !== undefined) return { status: 403, body: { message: 'User is not authorized to make this call.', reason: null }, violation: 'a profile ARN sent to the legacy host for a non-social login' };
+      return undefined;
+    }
+    if (known && !known.runtime) return { status: 403, body: INVALID_TOKEN, violation: `the runtime host does not serve ${known.kind} login ${known.id}` };
+    if (this.strict && typeof profileArn !== 'string') return { status: 400, body: { message: 'profileArn is required for this request.', reason: null }, violation: 'no profileArn on the runtime host' };
+    return undefined;
+  }
+
+  /**
    * Kiro's MCP endpoint: JSON-RPC `tools/list` and `tools/call` of `web_search`, whose result is a
    * JSON string inside a text content part (kiro-protocol.md, anthropic-and-responses.md §1.11).
    * The runtime host wants the profile ARN in the body; an account that may not search gets 403.
    */
-  private mcpCall(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void {
-    this.mcpCalls.push({ body, headers: req.headers });
+  private mcpCall(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, legacy = false): void {
+    this.mcpCalls.push({ body, headers: req.headers, legacy });
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (!token || (this.validTokens && !this.validTokens.has(token))) return this.json(res, 403, { message: 'The bearer token included in the request is invalid.', reason: null });
+    const known = this.accounts.knownAccess(token);
+    if (!token || (this.validTokens && !this.validTokens.has(token) && !known)) return this.json(res, 403, INVALID_TOKEN);
     if (this.mcp.refuse) return this.json(res, 403, { message: 'User is not authorized to make this call.', reason: null });
-    if (this.strict && typeof body.profileArn !== 'string') return this.json(res, 400, { message: 'profileArn is required for this request.', reason: null });
+    const hostRule = this.hostRefuses(known, body.profileArn, legacy);
+    if (hostRule) return this.json(res, hostRule.status, hostRule.body);
     const params = (body.params ?? {}) as { name?: string; arguments?: { query?: unknown } };
     if (body.method === 'tools/list') {
       return this.json(res, 200, { jsonrpc: '2.0', id: body.id, result: { tools: [{ name: 'web_search', description: 'Search the web.', inputSchema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } }] } });
@@ -245,6 +346,13 @@ export class KiroSimulator {
     }
     const refreshToken = typeof body.refreshToken === 'string' ? body.refreshToken : '';
     if (!refreshToken) return this.json(res, 400, { error: 'invalid_request', message: 'refreshToken is required' });
+    // A registered account's refresh token renews that account (an IdC one only from its own client).
+    const owner = this.accounts.ofRefresh(refreshToken);
+    if (owner) {
+      if (path === '/token') return this.answer(res, this.accounts.refreshIdc(body)!);
+      const { accessToken, refreshToken: rotated } = this.accounts.issue(owner, behaviour.rotate === true);
+      return this.json(res, 200, { accessToken, ...(behaviour.rotate && { refreshToken: rotated }), profileArn: owner.profileArn, expiresIn: behaviour.expiresIn ?? 3600 });
+    }
     this.issued++;
     const accessToken = `sim-access-${this.issued}`;
     this.validTokens?.add(accessToken);

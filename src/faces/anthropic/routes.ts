@@ -18,9 +18,6 @@ export interface MessagesFaceDeps {
   images?: ImageFetcher;
 }
 
-const modelNotFound = (name: string) =>
-  new GatewayError('not_found', `The model \`${name}\` does not exist on this gateway. GET /v1/models lists the available models.`, { param: 'model', code: 'model_not_found' });
-
 const refuseImageUrls: ImageLoader = async (_url, param) => {
   throw new GatewayError('invalid_request', 'Image URLs are not enabled on this gateway: send the image as base64.', { param, code: 'unsupported_image_url' });
 };
@@ -37,11 +34,7 @@ const imagesIn = (request: ChatRequest): number => request.messages.reduce((n, m
 export function createMessagesRouter(deps: MessagesFaceDeps) {
   const s = initServer();
 
-  const resolve = (name: string): ModelInfo => {
-    const model = deps.catalog.resolve(name);
-    if (!model) throw modelNotFound(name);
-    return model;
-  };
+  const resolve = (name: string): ModelInfo => deps.catalog.require(name);
 
   /** A context Kiro finds too long becomes the error Claude Code compacts on, before or during the stream. */
   const reworded = (count: () => Promise<number>, model: ModelInfo) => async (error: unknown): Promise<never> => {

@@ -19,19 +19,12 @@ export interface ChatFaceDeps {
   cache?: CompletionCache;
 }
 
-export const modelNotFound = (name: string) =>
-  new GatewayError('not_found', `The model \`${name}\` does not exist. GET /v1/models lists the available models.`, {
-    param: 'model',
-    code: 'model_not_found',
-  });
-
 /** The OpenAI Chat Completions face: OpenAI JSON in, neutral request to the orchestrator, events out as chunks. */
 export function createChatRouter(deps: ChatFaceDeps) {
   const s = initServer();
 
   async function createChatCompletion(body: ChatCompletionRequest, res: Response) {
-    const model = deps.catalog.resolve(body.model);
-    if (!model) throw modelNotFound(body.model);
+    const model = deps.catalog.require(body.model);
     res.locals.model = model.id;
     res.locals.stream = body.stream === true;
     const cacheKey = !body.stream && deps.cache ? deps.cache.key(body, res.locals.client as string) : undefined;

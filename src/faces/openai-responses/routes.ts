@@ -20,9 +20,6 @@ export interface ResponsesFaceDeps {
   images?: ImageFetcher;
 }
 
-const modelNotFound = (name: string) =>
-  new GatewayError('not_found', `The model \`${name}\` does not exist. GET /v1/models lists the available models.`, { param: 'model', code: 'model_not_found' });
-
 const refuseImageUrls: ImageLoader = async (_url, param) => {
   throw new GatewayError('invalid_request', 'Image URLs are not enabled on this gateway: send the image as a data URL.', { param, code: 'unsupported_image_url' });
 };
@@ -56,11 +53,7 @@ const compactionItem = (summary: string): ResponseOutputItem => ({ type: 'compac
 export function createResponsesRouter(deps: ResponsesFaceDeps) {
   const s = initServer();
 
-  const resolve = (name: string): ModelInfo => {
-    const model = deps.catalog.resolve(name);
-    if (!model) throw modelNotFound(name);
-    return model;
-  };
+  const resolve = (name: string): ModelInfo => deps.catalog.require(name);
 
   const clientOf = (res: ExpressResponse) => res.locals.client as string;
 
