@@ -28,6 +28,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/contract ./dist/contract
 COPY package.json openapi.json ./
+# The dashboard page and its assets (served from the package, no CDN).
+COPY dashboard ./dashboard
 # The Kiro IDE token file is mounted at /home/node/.aws/sso/cache (see docker-compose.yml).
 RUN mkdir -p /home/node/.aws/sso/cache && chown -R node:node /home/node/.aws
 USER node

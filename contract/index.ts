@@ -23,6 +23,16 @@ import {
 import { ErrorResponseSchema } from './openai/errors.js';
 import { ModelListSchema, ModelSchema } from './openai/models.js';
 import { HealthSchema, ReadySchema } from './ops.js';
+import {
+  AccountActionSchema,
+  DashboardOverviewSchema,
+  DashboardTrafficSchema,
+  DeviceLoginRequestSchema,
+  ImportRequestSchema,
+  LoginStateSchema,
+  SocialCallbackRequestSchema,
+  SocialLoginRequestSchema,
+} from './dashboard.js';
 
 export * from './anthropic.js';
 export * from './openai/chat.js';
@@ -30,6 +40,7 @@ export * from './openai/errors.js';
 export * from './openai/models.js';
 export * from './responses.js';
 export * from './ops.js';
+export * from './dashboard.js';
 
 /** The API families the gateway speaks, each a face of its own; `ops` and `models` belong to none. */
 export type Face = 'chat' | 'responses' | 'messages' | 'models' | 'ops';
@@ -41,7 +52,9 @@ export interface RouteMeta {
   /** Schema of one `data:` event when the route answers `text/event-stream`. */
   sseChunk?: z.ZodTypeAny;
   /** Swagger UI section. */
-  tag: 'Chat' | 'Responses' | 'Anthropic Messages' | 'Models' | 'Health';
+  tag: 'Chat' | 'Responses' | 'Anthropic Messages' | 'Models' | 'Health' | 'Dashboard';
+  /** Also needs ADMIN_KEY, as `x-admin-key`. */
+  admin?: boolean;
   /** Which face answers (and so which error envelope it uses). */
   face: Face;
 }
@@ -252,6 +265,100 @@ export const opsContract = c.router(
   { strictStatusCodes: true },
 );
 
-export const contract = c.router({ chat: chatContract, responses: responsesContract, messages: messagesContract, models: modelsContract, ops: opsContract });
+const adminErrors = { ...openaiErrors, 403: ErrorResponseSchema };
+const AccountId = z.object({ id: z.string().describe('An account fingerprint, as /health and the dashboard show it.') });
+const LoginId = z.object({ id: z.string().describe('A login started here (`login_…`).') });
+const ADMIN = ' Needs `x-admin-key: <ADMIN_KEY>` as well as the API key; 403 `admin_disabled` while ADMIN_KEY is unset.';
+
+/** The dashboard's data (GET /dashboard is the page that reads it) and its account management. */
+export const dashboardContract = c.router(
+  {
+    overview: {
+      method: 'GET',
+      path: '/dashboard/api/overview',
+      summary: 'Dashboard: gateway and accounts',
+      description: 'Version, uptime, the settings that matter, how to connect, and every account with its state, credits and models.',
+      responses: { 200: DashboardOverviewSchema, ...openaiErrors },
+      metadata: { tag: 'Dashboard', face: 'ops' } satisfies RouteMeta,
+    },
+    traffic: {
+      method: 'GET',
+      path: '/dashboard/api/traffic',
+      summary: 'Dashboard: the last hour of traffic',
+      description: 'One bucket per minute for the last hour (requests by face and status class, latency and time to first token, tokens, credits), and the last 50 failed requests.',
+      responses: { 200: DashboardTrafficSchema, ...openaiErrors },
+      metadata: { tag: 'Dashboard', face: 'ops' } satisfies RouteMeta,
+    },
+    startDeviceLogin: {
+      method: 'POST',
+      path: '/dashboard/api/logins/device',
+      summary: 'Add an account: device code',
+      description: `Starts an AWS Builder ID (or, with \`start_url\`, IAM Identity Center) login: the answer has the URL and code to show; the login then finishes by itself once the user allows it (poll GET /dashboard/api/logins/{id}).${ADMIN}`,
+      body: DeviceLoginRequestSchema,
+      responses: { 200: LoginStateSchema, ...adminErrors },
+      metadata: { tag: 'Dashboard', face: 'ops', admin: true } satisfies RouteMeta,
+    },
+    startSocialLogin: {
+      method: 'POST',
+      path: '/dashboard/api/logins/social',
+      summary: 'Add an account: Google or GitHub',
+      description: `Starts a social login: the answer has the URL to sign in at; the browser then ends on a kiro://… address, which goes to POST /dashboard/api/logins/{id}/callback.${ADMIN}`,
+      body: SocialLoginRequestSchema,
+      responses: { 200: LoginStateSchema, ...adminErrors },
+      metadata: { tag: 'Dashboard', face: 'ops', admin: true } satisfies RouteMeta,
+    },
+    login: {
+      method: 'GET',
+      path: '/dashboard/api/logins/:id',
+      pathParams: LoginId,
+      summary: 'A login in progress',
+      description: `Waiting, done (with the new account), or failed (with what to do).${ADMIN}`,
+      responses: { 200: LoginStateSchema, ...adminErrors },
+      metadata: { tag: 'Dashboard', face: 'ops', admin: true } satisfies RouteMeta,
+    },
+    finishSocialLogin: {
+      method: 'POST',
+      path: '/dashboard/api/logins/:id/callback',
+      pathParams: LoginId,
+      summary: 'Finish a social login',
+      description: `The address the browser ended on; its state is checked and its code exchanged, and the account saved.${ADMIN}`,
+      body: SocialCallbackRequestSchema,
+      responses: { 200: LoginStateSchema, ...adminErrors },
+      metadata: { tag: 'Dashboard', face: 'ops', admin: true } satisfies RouteMeta,
+    },
+    importAccount: {
+      method: 'POST',
+      path: '/dashboard/api/accounts/import',
+      summary: 'Add an account: a refresh token',
+      description: `Checks the refresh token by refreshing it once, then saves the account (an IdC one needs its client id and secret).${ADMIN}`,
+      body: ImportRequestSchema,
+      responses: { 200: AccountActionSchema, ...adminErrors },
+      metadata: { tag: 'Dashboard', face: 'ops', admin: true } satisfies RouteMeta,
+    },
+    refreshAccount: {
+      method: 'POST',
+      path: '/dashboard/api/accounts/:id/refresh',
+      pathParams: AccountId,
+      body: c.noBody(),
+      summary: 'Refresh an account',
+      description: `Renews its token now and asks Kiro again for its models and credits.${ADMIN}`,
+      responses: { 200: AccountActionSchema, ...adminErrors },
+      metadata: { tag: 'Dashboard', face: 'ops', admin: true } satisfies RouteMeta,
+    },
+    removeAccount: {
+      method: 'POST',
+      path: '/dashboard/api/accounts/:id/remove',
+      pathParams: AccountId,
+      body: c.noBody(),
+      summary: 'Remove a saved account',
+      description: `Deletes an account saved in KIRO_ACCOUNTS_DIR (not the IDE's own login); the gateway stops using it within seconds.${ADMIN}`,
+      responses: { 200: AccountActionSchema, ...adminErrors },
+      metadata: { tag: 'Dashboard', face: 'ops', admin: true } satisfies RouteMeta,
+    },
+  },
+  { strictStatusCodes: true },
+);
+
+export const contract = c.router({ chat: chatContract, responses: responsesContract, messages: messagesContract, models: modelsContract, ops: opsContract, dashboard: dashboardContract });
 
 export type Contract = typeof contract;

@@ -191,11 +191,13 @@ export function buildOpenApiDocument(version: string): Json {
         { name: 'Anthropic Messages', description: 'Anthropic\'s Messages API (Claude Code, the Anthropic SDKs), JSON or streamed.' },
         { name: 'Models', description: 'Available models and aliases.' },
         { name: 'Health', description: 'Liveness and credential status.' },
+        { name: 'Dashboard', description: 'What the page at /dashboard shows, and account management (with ADMIN_KEY).' },
       ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'The gateway API key (`API_KEY`), e.g. `ki2api-key-2024`.' },
           apiKeyAuth: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key as an `x-api-key` header (what Anthropic clients send).' },
+          adminKey: { type: 'apiKey', in: 'header', name: 'x-admin-key', description: 'ADMIN_KEY, for account management from the dashboard (with the API key).' },
         },
       },
       security: [{ bearerAuth: [] }, { apiKeyAuth: [] }],
@@ -210,6 +212,7 @@ export function buildOpenApiDocument(version: string): Json {
         }
         const result: OperationObject = { ...operation, tags: [meta.tag] };
         if (meta.public) result.security = [];
+        if (meta.admin) result.security = [{ bearerAuth: [], adminKey: [] }, { apiKeyAuth: [], adminKey: [] }];
         const streaming = STREAMING_ROUTES[route.path];
         if (meta.sseChunk && streaming) {
           const title = (generateSchema(meta.sseChunk, true) as Json).title as string;

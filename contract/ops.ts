@@ -21,7 +21,7 @@ const AccountUsageSchema = z
   })
   .describe('From Kiro\'s getUsageLimits, every 10 minutes and after a 402.');
 
-const AccountHealthSchema = z.object({
+export const AccountHealthSchema = z.object({
   fingerprint: z.string().describe('A short one-way hash that tells accounts apart; never the token.'),
   source: z.string().describe('`env` or the token file path.'),
   auth_method: z.string().nullable(),

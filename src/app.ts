@@ -3,7 +3,7 @@ import type { AppRoute, AppRouter } from '@ts-rest/core';
 import compression from 'compression';
 import cors from 'cors';
 import express, { type Express, type Request, type RequestHandler } from 'express';
-import { chatContract, contract, messagesContract, modelsContract, opsContract, responsesContract, type RouteMeta } from '../contract/index.js';
+import { chatContract, contract, dashboardContract, messagesContract, modelsContract, opsContract, responsesContract, type RouteMeta } from '../contract/index.js';
 import { GatewayError } from './chat/errors.js';
 import type { ImageFetcher } from './chat/images.js';
 import type { ModelCatalog } from './chat/models.js';
@@ -25,7 +25,9 @@ import { concurrentStreams, requestsPerMinute } from './http/limits.js';
 import { observeRequests } from './http/observe.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { createDashboardRouter, dashboardPage, isDashboardPage, type DashboardDeps } from './ops/dashboard.js';
 import { createOpsRouter, metricsRoute } from './ops/routes.js';
+import type { TrafficLog } from './ops/traffic.js';
 import { Orchestrator } from './orchestrator/answer.js';
 import { VERSION } from './version.js';
 
@@ -62,6 +64,8 @@ export interface AppDeps {
   /** Where stored responses live (previous_response_id, GET /v1/responses/{id}). */
   responses: ResponseStore;
   startedAt?: number;
+  /** The dashboard: the traffic it shows, its settings, and (with ADMIN_KEY) account management. Absent: no dashboard. */
+  dashboard?: Omit<DashboardDeps, 'upstream' | 'startedAt'>;
 }
 
 /**
@@ -132,7 +136,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   // No route takes query parameters: skip parsing them on every request.
   app.set('query parser', false);
-  app.use(observeRequests(deps.logger, deps.metrics));
+  const traffic: TrafficLog | undefined = deps.dashboard?.traffic;
+  app.use(observeRequests(deps.logger, deps.metrics, traffic && ((request) => traffic.record(request))));
   app.use(canonicalPaths);
   app.use(useFaceErrors(FACE_ERRORS, openaiErrors));
   if (deps.corsOrigins?.length) {
@@ -146,7 +151,13 @@ export function createApp(deps: AppDeps): Express {
   const open = publicRoutes(contract);
   const isPublic = (req: Request) => {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    return open.has(`${method} ${req.path}`) || DOCS_PATH.test(req.path) || (req.method === 'HEAD' && req.path === '/') || (deps.metricsPublic === true && req.path === '/metrics');
+    return (
+      open.has(`${method} ${req.path}`) ||
+      DOCS_PATH.test(req.path) ||
+      (deps.dashboard !== undefined && method === 'GET' && isDashboardPage(req.path)) ||
+      (req.method === 'HEAD' && req.path === '/') ||
+      (deps.metricsPublic === true && req.path === '/metrics')
+    );
   };
   app.use(authenticate({ keys: deps.apiKeys, isPublic, failuresPerMinute: deps.authFailuresPerMinute ?? 0, drainMs: deps.requestTimeoutMs }));
   app.use(jsonBody({ limit: deps.bodyLimit, timeoutMs: deps.requestTimeoutMs }));
@@ -204,10 +215,14 @@ export function createApp(deps: AppDeps): Express {
 
   const ops = createOpsRouter({ upstream: deps.upstream, metrics: deps.metrics, version: VERSION, startedAt: deps.startedAt ?? Date.now(), privatePaths: deps.privatePaths ?? [] });
   createExpressEndpoints(opsContract, ops, app, endpoints);
+  if (deps.dashboard) {
+    app.use(dashboardPage());
+    createExpressEndpoints(dashboardContract, createDashboardRouter({ ...deps.dashboard, upstream: deps.upstream, startedAt: deps.startedAt ?? Date.now() }), app, endpoints);
+  }
 
   // After the API routes: a chat request never walks past the docs' layers.
   app.use(lazyDocs());
-  app.use(notFoundHandler('/v1/chat/completions, /v1/responses, /v1/messages, /v1/models, /health, /ready and /docs'));
+  app.use(notFoundHandler('/v1/chat/completions, /v1/responses, /v1/messages, /v1/models, /health, /ready, /docs and /dashboard'));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -8,6 +8,8 @@ export interface Config {
   host: string;
   /** null: auth off. */
   apiKeys: string[] | null;
+  /** Account management from the dashboard; undefined: read-only. */
+  adminKey: string | undefined;
   /** One path, several (comma-separated), or a directory. */
   tokenFile: string;
   accessToken: string | undefined;
@@ -84,6 +86,7 @@ export const OPTIONS = [
   { env: 'PORT', flag: 'port', default: '8989', help: 'Port to listen on.' },
   { env: 'HOST', flag: 'host', default: '127.0.0.1', help: 'Interface to listen on (0.0.0.0 for all; Docker sets it).' },
   { env: 'API_KEY', flag: 'api-key', default: 'ki2api-key-2024', help: 'Client API key, or a comma-separated list; "off" disables auth.', secret: true },
+  { env: 'ADMIN_KEY', flag: 'admin-key', help: 'Lets the dashboard add, remove and refresh accounts (sent as x-admin-key); unset: the dashboard is read-only.', secret: true },
   { env: 'KIRO_TOKEN_FILE', flag: 'token-file', default: '~/.aws/sso/cache/kiro-auth-token.json', help: 'Kiro token file; several (comma-separated) or a folder of them make an account pool.' },
   { env: 'KIRO_ACCESS_TOKEN', flag: 'access-token', help: 'Kiro access token (instead of the token file).', secret: true },
   { env: 'KIRO_REFRESH_TOKEN', flag: 'refresh-token', help: 'Kiro refresh token.', secret: true },
@@ -223,6 +226,14 @@ function aliases(raw: string | undefined): Record<string, string> {
   return out;
 }
 
+function adminKey(raw: string | undefined, apiKeys: string[] | null): string | undefined {
+  if (raw === undefined) return undefined;
+  const fix = 'Set ADMIN_KEY to a secret of its own (16 characters or more), or unset it for a read-only dashboard.';
+  if (raw.length < 16) throw new ConfigError('ADMIN_KEY', 'is shorter than 16 characters', fix);
+  if (apiKeys?.includes(raw)) throw new ConfigError('ADMIN_KEY', 'is one of the API keys: every client could manage accounts', fix);
+  return raw;
+}
+
 export type ParsedCli = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
 
 /** Build the config from `env` and `argv`. Throws ConfigError naming the variable at fault. */
@@ -276,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       port: integer('PORT', get('PORT')!, 1, 65535),
       host: get('HOST')!,
       apiKeys,
+      adminKey: adminKey(get('ADMIN_KEY'), apiKeys),
       tokenFile,
       accessToken: get('KIRO_ACCESS_TOKEN'),
       refreshToken: get('KIRO_REFRESH_TOKEN'),

@@ -16,6 +16,8 @@ import type { ServerOptions } from './http/server.js';
 import { KiroUpstream } from './kiro/upstream.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { AccountAdmin } from './ops/account-admin.js';
+import { TrafficLog } from './ops/traffic.js';
 
 export interface Gateway {
   app: Express;
@@ -80,6 +82,30 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     corsOrigins: config.corsOrigins,
     privatePaths: config.tokenFile.split(','),
     responses: new MemoryResponseStore(config.responsesTtlSeconds, config.responsesMaxStored),
+    dashboard: {
+      traffic: new TrafficLog(),
+      settings: {
+        rate_limit_rpm: config.rateLimitRpm,
+        max_concurrent_streams: config.maxConcurrentStreams,
+        body_limit_bytes: config.bodyLimit,
+        upstream_retries: config.retries,
+        cache_ttl_seconds: config.cacheTtlSeconds,
+        responses_ttl_seconds: config.responsesTtlSeconds,
+        accounts_dir: config.accountsDir,
+      },
+      ...(config.adminKey && {
+        admin: {
+          key: config.adminKey,
+          accounts: new AccountAdmin({
+            accountsDir: config.accountsDir,
+            authUrl: config.urlTemplates.auth,
+            oidcUrl: config.urlTemplates.oidc,
+            region: config.region,
+            refreshAccount: (fingerprint) => upstream.refreshAccount(fingerprint),
+          }),
+        },
+      }),
+    },
     ...(images && { images }),
     ...(config.cacheTtlSeconds > 0 && { cache: new CompletionCache(config.cacheTtlSeconds, config.cacheMaxEntries) }),
     startedAt,

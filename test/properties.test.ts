@@ -64,6 +64,8 @@ function sample(schema: Json, seed: number): unknown {
 interface Operation {
   method: string;
   path: string;
+  /** Needs ADMIN_KEY too: sent without it, every answer is a documented refusal. */
+  admin: boolean;
   body?: Json;
   responses: Record<string, { json?: Json; sse?: Json }>;
 }
@@ -75,7 +77,8 @@ const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, method
       responses[status] = { ...(response.content?.['application/json'] && { json: response.content['application/json'].schema }), ...(response.content?.['text/event-stream'] && { sse: response.content['text/event-stream'].schema }) };
     }
     const body = (op.requestBody as { content?: Record<string, { schema: Json }> } | undefined)?.content?.['application/json']?.schema;
-    return { method: method.toUpperCase(), path, ...(body && { body }), responses };
+    const admin = ((op.security ?? []) as Record<string, unknown>[]).some((scheme) => 'adminKey' in scheme);
+    return { method: method.toUpperCase(), path, admin, ...(body && { body }), responses };
   }),
 );
 
@@ -153,8 +156,10 @@ describe('property-based requests from openapi.json', () => {
         }),
         { numRuns: runs, seed: 20261201 },
       );
-      // The generated requests reach the model as well as the validator.
-      if (operation.body) assert.ok((seen.get(200) ?? 0) >= 10 && [...seen.keys()].some((s) => s >= 400), JSON.stringify([...seen]));
+      // The generated requests reach the model as well as the validator; management, without the
+      // admin key, is refused whatever the body.
+      if (operation.admin) assert.ok((seen.get(403) ?? 0) >= 10 && !seen.has(200), JSON.stringify([...seen]));
+      else if (operation.body) assert.ok((seen.get(200) ?? 0) >= 10 && [...seen.keys()].some((s) => s >= 400), JSON.stringify([...seen]));
     });
   }
 });

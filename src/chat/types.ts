@@ -206,5 +206,7 @@ export interface ChatUpstream {
   webSearch?(query: string, signal: AbortSignal, session?: string): Promise<SearchResult[]>;
   credentialStatus(): CredentialStatus;
   accounts(): AccountStatus[];
+  /** Renew one account's credentials and what the upstream says about it; false if there is no such account. */
+  refreshAccount?(fingerprint: string): Promise<boolean>;
   close(): Promise<void>;
 }

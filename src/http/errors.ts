@@ -38,6 +38,7 @@ export function asGatewayError(error: unknown, logger: Logger): GatewayError {
 export function sendError(res: Response, error: GatewayError): void {
   const errors = faceErrorsOf(res);
   res.locals.errorCode = error.code ?? error.kind;
+  res.locals.errorMessage = error.message;
   if (error.retryAfter !== undefined) res.setHeader('retry-after', String(error.retryAfter));
   if (error.allow) res.setHeader('allow', error.allow);
   res.status(errors.status(error)).json(errors.body(error));

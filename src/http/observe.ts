@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics.js';
 import { printablePath } from './errors.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const QUIET = /^\/(health|healthz|ready|metrics|docs|openapi\.json)/;
+const QUIET = /^\/(health|healthz|ready|metrics|docs|openapi\.json|dashboard)/;
 
 export const traceOf = (res: Response): RequestTrace => res.locals.trace as RequestTrace;
 
@@ -25,7 +25,24 @@ function routeLabel(req: Request, path: string): string {
  * back), a trace, the `x-ki2api-overhead-ms` header written just before the headers go out, and
  * when the response ends one log line and the metrics. No headers or bodies are ever logged.
  */
-export function observeRequests(logger: Logger, metrics: Metrics): RequestHandler {
+/** What the access log saw of a finished request, for whoever keeps traffic (the dashboard). */
+export interface FinishedRequest {
+  at: number;
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  ttftMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  credits?: number;
+  model?: string;
+  account?: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+export function observeRequests(logger: Logger, metrics: Metrics, onFinished?: (request: FinishedRequest) => void): RequestHandler {
   return (req, res, next) => {
     const trace = new RequestTrace();
     // As it arrived: mounted routers (the docs) rewrite req.path while they handle it.
@@ -80,6 +97,19 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
         ...(errorCode && { error: errorCode }),
         ...(!res.writableFinished && { client_closed: true }),
       };
+      onFinished?.({
+        at: Date.now(),
+        method: req.method,
+        route,
+        status: res.statusCode,
+        durationMs: trace.elapsedMs(),
+        ...(ttft !== undefined && { ttftMs: ttft }),
+        ...(trace.usage && { promptTokens: trace.usage.promptTokens, completionTokens: trace.usage.completionTokens, ...(trace.usage.credits !== undefined && { credits: trace.usage.credits }) }),
+        ...(res.locals.model && { model }),
+        ...(trace.account && { account: trace.account }),
+        ...(errorCode && { errorCode }),
+        ...(res.locals.errorMessage && { errorMessage: res.locals.errorMessage as string }),
+      });
       if (res.statusCode >= 500) logger.warn(entry, 'request failed');
       else if (QUIET.test(path) && res.statusCode < 400) logger.debug(entry, 'request');
       else logger.info(entry, 'request');

@@ -98,6 +98,15 @@ export class AccountInsights {
     if (!this.known.has(fingerprint)) void this.refreshDue();
   }
 
+  /** An account's models and usage now (someone asked). */
+  async refreshAccount(fingerprint: string): Promise<boolean> {
+    const lease = await this.options.credentials.lease(fingerprint);
+    if (!lease) return false;
+    await this.fetchModels(fingerprint, lease);
+    await this.fetchUsage(fingerprint, lease);
+    return true;
+  }
+
   /** An account's usage now (after a 402, or when someone asks). */
   async refreshUsage(fingerprint: string): Promise<AccountUsage | undefined> {
     const lease = await this.options.credentials.lease(fingerprint);

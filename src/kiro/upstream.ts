@@ -128,6 +128,14 @@ export class KiroUpstream implements ChatUpstream {
     return parseSearchResults(text);
   }
 
+  /** Renews an account's token now, then asks Kiro again for its models and credits. */
+  async refreshAccount(fingerprint: string): Promise<boolean> {
+    const lease = await this.options.credentials.lease(fingerprint);
+    if (!lease) return false;
+    await lease.refresh();
+    return this.insights.refreshAccount(fingerprint);
+  }
+
   async countTokens(chatRequest: ChatRequest): Promise<number> {
     return countAllTokensAsync(kiroPromptParts(this.build(chatRequest).body));
   }

@@ -1,7 +1,7 @@
 import { initServer } from '@ts-rest/express';
 import type { RequestHandler } from 'express';
 import { opsContract, type Health } from '../../contract/index.js';
-import type { ChatUpstream } from '../chat/types.js';
+import type { AccountStatus, ChatUpstream } from '../chat/types.js';
 import type { Metrics } from '../metrics.js';
 
 // Operations routes, outside every face: liveness (/health, /healthz), readiness (/ready), the
@@ -24,6 +24,25 @@ function redact(text: string | null, paths: readonly string[]): string | null {
   let out = text;
   for (const path of [...paths].sort((a, b) => b.length - a.length)) if (path) out = out.split(path).join(HIDDEN);
   return out;
+}
+
+/** One account as /health (and the dashboard) shows it. */
+export function accountHealth(a: AccountStatus): Health['accounts'][number] {
+  return {
+    fingerprint: a.fingerprint,
+    source: a.source,
+    auth_method: a.authMethod,
+    login_kind: a.loginKind,
+    endpoint: a.endpoint,
+    region: a.region,
+    state: a.state,
+    expires_at: a.expiresAt,
+    cooldown_until: a.cooldownUntil,
+    problem: a.problem,
+    fix: a.fix,
+    usage: a.usage && { used: a.usage.used, limit: a.usage.limit, plan: a.usage.plan, resets_at: a.usage.resetsAt, overage: a.usage.overage },
+    models: a.models,
+  };
 }
 
 export function createOpsRouter(deps: OpsDeps) {
@@ -50,21 +69,7 @@ export function createOpsRouter(deps: OpsDeps) {
         problem: shown(credentials.problem),
         fix: shown(credentials.fix),
       },
-      accounts: accounts.map((a) => ({
-        fingerprint: a.fingerprint,
-        source: source(a.source)!,
-        auth_method: a.authMethod,
-        login_kind: a.loginKind,
-        endpoint: a.endpoint,
-        region: a.region,
-        state: a.state,
-        expires_at: a.expiresAt,
-        cooldown_until: a.cooldownUntil,
-        problem: shown(a.problem),
-        fix: shown(a.fix),
-        usage: a.usage && { used: a.usage.used, limit: a.usage.limit, plan: a.usage.plan, resets_at: a.usage.resetsAt, overage: a.usage.overage },
-        models: a.models,
-      })),
+      accounts: accounts.map((a) => ({ ...accountHealth(a), source: source(a.source)!, problem: shown(a.problem), fix: shown(a.fix) })),
     };
   };
   const healthRoute = async ({ res }: { res: { locals: Record<string, unknown> } }) => ({ status: 200 as const, body: health(res.locals.authenticated === true) });

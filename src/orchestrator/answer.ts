@@ -181,6 +181,7 @@ export class Orchestrator {
         errorEvent: (error) => {
           const gatewayError = asGatewayError(error, this.options.logger);
           res.locals.errorCode = gatewayError.code ?? gatewayError.kind;
+          res.locals.errorMessage = gatewayError.message;
           res.locals.upstreamError ??= gatewayError.kind;
           return encoder.error ? encoder.error(gatewayError) : faceErrorsOf(res).streamEvent(gatewayError);
         },
