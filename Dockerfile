@@ -30,8 +30,10 @@ COPY --from=build /app/dist/contract ./dist/contract
 COPY package.json openapi.json ./
 # The dashboard page and its assets (served from the package, no CDN).
 COPY dashboard ./dashboard
-# The Kiro IDE token file is mounted at /home/node/.aws/sso/cache (see docker-compose.yml).
-RUN mkdir -p /home/node/.aws/sso/cache && chown -R node:node /home/node/.aws
+# The Kiro IDE token file is mounted at /home/node/.aws/sso/cache, saved accounts live in
+# /home/node/.ki2api/accounts (a named volume in the compose cluster: it takes this ownership).
+RUN mkdir -p /home/node/.aws/sso/cache /home/node/.ki2api/accounts && chmod 700 /home/node/.ki2api/accounts \
+  && chown -R node:node /home/node/.aws /home/node/.ki2api
 USER node
 EXPOSE 8989
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -39,12 +39,18 @@ export const AccountHealthSchema = z.object({
 
 export const HealthSchema = extendApi(
   z.object({
-    status: z.enum(['ok', 'degraded']).describe('`degraded` when chat requests cannot succeed (e.g. no usable credentials).'),
+    status: z.enum(['ok', 'degraded']).describe('`degraded` when chat requests cannot succeed (e.g. no usable credentials), or Redis is unreachable (requests are still served).'),
     version: z.string(),
     uptime_seconds: z.number().int(),
     upstream: z.string().describe('Which upstream serves chat (`kiro`).'),
     credentials: CredentialHealthSchema,
     accounts: z.array(AccountHealthSchema).describe('Every Kiro account of the pool (one in the common case).'),
+    cluster: z
+      .object({
+        redis: z.enum(['off', 'connecting', 'connected', 'unreachable']).describe('`off`: one process (no REDIS_URL). `unreachable`: serving with this replica\'s own state until Redis is back.'),
+        replica: z.string().nullable().describe('This replica\'s id (REPLICA_ID), when there are several.'),
+      })
+      .describe('Shared state across replicas.'),
   }),
   {
     title: 'HealthResponse',
@@ -79,6 +85,7 @@ export const HealthSchema = extendApi(
           models: ['claude-sonnet-4.5', 'claude-sonnet-4.6', 'claude-haiku-4.5'],
         },
       ],
+      cluster: { redis: 'off', replica: null },
     },
   },
 );

@@ -11,7 +11,7 @@ import type { ChatUpstream } from './chat/types.js';
 import { anthropicErrors } from './faces/anthropic/errors.js';
 import { anthropicModelList, toAnthropicModel } from './faces/anthropic/models.js';
 import { createMessagesRouter } from './faces/anthropic/routes.js';
-import type { CompletionCache } from './faces/openai-chat/cache.js';
+import type { AnswerCache } from './faces/openai-chat/cache.js';
 import { openaiModelList, toOpenAIModel } from './faces/openai-chat/models.js';
 import { createChatRouter } from './faces/openai-chat/routes.js';
 import { openaiErrors } from './faces/openai-envelope.js';
@@ -21,7 +21,8 @@ import type { ResponseStore } from './faces/openai-responses/store.js';
 import { authenticate } from './http/auth.js';
 import { errorHandler, notFoundHandler, sendError, useFaceErrors, validationError } from './http/errors.js';
 import { jsonBody } from './http/json-body.js';
-import { concurrentStreams, requestsPerMinute } from './http/limits.js';
+import type { Store } from 'express-rate-limit';
+import { concurrentStreams, requestsPerMinute, type StreamSlots } from './http/limits.js';
 import { observeRequests } from './http/observe.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -49,7 +50,7 @@ export interface AppDeps {
   metrics: Metrics;
   /** Downloads image URLs; absent: image URLs are refused. */
   images?: ImageFetcher;
-  cache?: CompletionCache;
+  cache?: AnswerCache;
   /** Serve /metrics without the API key. */
   metricsPublic?: boolean;
   /** Per-key limits; 0 or absent: none. */
@@ -66,6 +67,12 @@ export interface AppDeps {
   startedAt?: number;
   /** The dashboard: the traffic it shows, its settings, and (with ADMIN_KEY) account management. Absent: no dashboard. */
   dashboard?: Omit<DashboardDeps, 'upstream' | 'startedAt'>;
+  /** Several replicas: where the client limits count (Redis), and the shared state's health. */
+  shared?: {
+    rateStore?: Store;
+    streamSlots?: StreamSlots;
+    cluster: () => { redis: 'off' | 'connecting' | 'connected' | 'unreachable'; replica: string | null };
+  };
 }
 
 /**
@@ -168,8 +175,8 @@ export function createApp(deps: AppDeps): Express {
 
   const answersOnly = (limit: RequestHandler): RequestHandler => (req, res, next) => (ANSWER_PATHS.has(req.path) ? limit(req, res, next) : next());
   const limits = [
-    ...(deps.rateLimitRpm ? [answersOnly(requestsPerMinute(deps.rateLimitRpm))] : []),
-    ...(deps.maxConcurrentStreams ? [answersOnly(concurrentStreams(deps.maxConcurrentStreams))] : []),
+    ...(deps.rateLimitRpm ? [answersOnly(requestsPerMinute(deps.rateLimitRpm, deps.shared?.rateStore))] : []),
+    ...(deps.maxConcurrentStreams ? [answersOnly(concurrentStreams(deps.maxConcurrentStreams, deps.shared?.streamSlots))] : []),
   ];
   const endpoints = {
     logInitialization: false,
@@ -213,7 +220,14 @@ export function createApp(deps: AppDeps): Express {
   });
   createExpressEndpoints(modelsContract, models, app, endpoints);
 
-  const ops = createOpsRouter({ upstream: deps.upstream, metrics: deps.metrics, version: VERSION, startedAt: deps.startedAt ?? Date.now(), privatePaths: deps.privatePaths ?? [] });
+  const ops = createOpsRouter({
+    upstream: deps.upstream,
+    metrics: deps.metrics,
+    version: VERSION,
+    startedAt: deps.startedAt ?? Date.now(),
+    privatePaths: deps.privatePaths ?? [],
+    ...(deps.shared && { cluster: deps.shared.cluster }),
+  });
   createExpressEndpoints(opsContract, ops, app, endpoints);
   if (deps.dashboard) {
     app.use(dashboardPage());

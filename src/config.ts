@@ -10,6 +10,8 @@ export interface Config {
   apiKeys: string[] | null;
   /** Account management from the dashboard; undefined: read-only. */
   adminKey: string | undefined;
+  /** Shared state for several replicas; undefined: one process, in memory. */
+  redis: { url: string; prefix: string; replica: string | undefined; lockMs: number } | undefined;
   /** One path, several (comma-separated), or a directory. */
   tokenFile: string;
   accessToken: string | undefined;
@@ -128,6 +130,10 @@ export const OPTIONS = [
   { env: 'KIRO_TOTAL_TIMEOUT_MS', flag: 'total-timeout-ms', default: '1800000', help: 'The longest one request may take, stream included.' },
   { env: 'RESPONSES_TTL_SECONDS', flag: 'responses-ttl-seconds', default: '3600', help: 'How long a stored response (previous_response_id, GET /v1/responses/{id}) lasts.' },
   { env: 'RESPONSES_MAX_STORED', flag: 'responses-max-stored', default: '1000', help: 'Most stored responses kept (least recently used go first).' },
+  { env: 'REDIS_URL', flag: 'redis-url', help: 'Share state with other replicas through this Redis (redis://[:password@]host:6379/0); unset: one process, in memory.', secret: true },
+  { env: 'REDIS_PREFIX', flag: 'redis-prefix', default: 'ki2api:', help: 'Prefix of every Redis key (several deployments can share one Redis).' },
+  { env: 'REPLICA_ID', flag: 'replica-id', help: 'This replica\'s name in /health, /metrics and the dashboard (default: host, process and a random suffix).' },
+  { env: 'REDIS_LOCK_MS', flag: 'redis-lock-ms', default: '20000', help: 'How long a replica may hold an account\'s refresh lock without renewing it (a replica that dies frees it after this).' },
   { env: 'AUTH_FAILURES_PER_MINUTE', flag: 'auth-failures-per-minute', default: '60', help: 'Requests without a valid key allowed per address and minute before 429 (0: no limit).' },
 ] as const satisfies readonly Option[];
 
@@ -234,6 +240,13 @@ function adminKey(raw: string | undefined, apiKeys: string[] | null): string | u
   return raw;
 }
 
+function redisConfig(url: string | undefined, prefix: string, replica: string | undefined, lockMs: number): Config['redis'] {
+  if (url === undefined) return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError('REDIS_URL', 'is not a redis:// or rediss:// URL', 'Use redis://host:6379 (redis://:password@host:6379/0 with a password), or unset it to run one process alone.');
+  if (replica !== undefined && !/^[\w.-]{1,64}$/.test(replica)) throw new ConfigError('REPLICA_ID', 'holds characters other than letters, digits, "_", "." and "-"', 'Use a short name such as ki2api-1, or unset it.');
+  return { url, prefix, replica, lockMs };
+}
+
 export type ParsedCli = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
 
 /** Build the config from `env` and `argv`. Throws ConfigError naming the variable at fault. */
@@ -288,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): ParsedCli {
       host: get('HOST')!,
       apiKeys,
       adminKey: adminKey(get('ADMIN_KEY'), apiKeys),
+      redis: redisConfig(get('REDIS_URL'), get('REDIS_PREFIX')!, get('REPLICA_ID'), integer('REDIS_LOCK_MS', get('REDIS_LOCK_MS')!, 1000, 600_000)),
       tokenFile,
       accessToken: get('KIRO_ACCESS_TOKEN'),
       refreshToken: get('KIRO_REFRESH_TOKEN'),

@@ -8,7 +8,9 @@ import type { ChatUpstream } from './chat/types.js';
 import type { Config } from './config.js';
 import { discoverAccounts } from './credentials/discovery.js';
 import { CompletionCache } from './faces/openai-chat/cache.js';
+import { RedisAnswerCache } from './faces/openai-chat/redis-cache.js';
 import { MemoryResponseStore } from './faces/openai-responses/store.js';
+import { RedisResponseStore } from './faces/openai-responses/redis-store.js';
 import { GatewayError } from './chat/errors.js';
 import { toOpenAIError } from './faces/openai-envelope.js';
 import { createKeyChecker } from './http/auth.js';
@@ -16,6 +18,12 @@ import type { ServerOptions } from './http/server.js';
 import { KiroUpstream } from './kiro/upstream.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { RedisAccountState } from './shared/accounts.js';
+import { RedisFigures } from './shared/figures.js';
+import { SharedRateStore, SharedStreamSlots } from './shared/limits.js';
+import { RedisLogins } from './shared/logins.js';
+import { defaultReplicaId, SharedRedis } from './shared/redis.js';
+import { SharedTraffic } from './shared/traffic.js';
 import { AccountAdmin } from './ops/account-admin.js';
 import { TrafficLog } from './ops/traffic.js';
 
@@ -25,6 +33,8 @@ export interface Gateway {
   serverOptions: ServerOptions;
   upstream: ChatUpstream;
   metrics: Metrics;
+  /** Resolves once shared state (Redis) is reachable, or has been given a moment to be. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,8 +50,19 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     headersTimeout: config.firstByteTimeoutMs,
     bodyTimeout: config.idleTimeoutMs,
   });
+  // Several replicas share their state through Redis; without REDIS_URL, everything is in memory.
+  const redis = config.redis && new SharedRedis({ url: config.redis.url, prefix: config.redis.prefix, replica: config.redis.replica ?? defaultReplicaId(), logger });
+  const traffic = new TrafficLog();
+  const sharedTraffic = redis && new SharedTraffic(redis, traffic);
   let metrics: Metrics | undefined;
-  const credentials = discoverAccounts(config, logger, dispatcher, (result) => metrics?.refreshes.inc({ result }));
+  const credentials = discoverAccounts(
+    config,
+    logger,
+    dispatcher,
+    (result) => metrics?.refreshes.inc({ result }),
+    Date.now,
+    redis && { logins: new RedisLogins(redis, logger, config.redis!.lockMs), state: new RedisAccountState(redis) },
+  );
   const upstream = new KiroUpstream({
     hosts: { runtime: config.urlTemplates.base, legacy: config.urlTemplates.q, management: config.urlTemplates.management },
     credentials,
@@ -50,8 +71,9 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     firstTokenTimeoutMs: config.firstByteTimeoutMs,
     breakerThreshold: config.breakerThreshold,
     breakerCooldownMs: config.breakerCooldownMs,
+    ...(redis && { sharedFigures: new RedisFigures(redis) }),
   });
-  metrics = new Metrics(() => upstream.accounts());
+  metrics = new Metrics(() => upstream.accounts(), redis?.replica);
   const catalog = new ModelCatalog(() => upstream.models, config.modelAliases);
   const images =
     config.imageMaxBytes > 0 && config.imageMaxPerRequest > 0
@@ -81,9 +103,17 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     authFailuresPerMinute: config.authFailuresPerMinute,
     corsOrigins: config.corsOrigins,
     privatePaths: config.tokenFile.split(','),
-    responses: new MemoryResponseStore(config.responsesTtlSeconds, config.responsesMaxStored),
+    responses: redis ? new RedisResponseStore(redis, config.responsesTtlSeconds, config.responsesMaxStored) : new MemoryResponseStore(config.responsesTtlSeconds, config.responsesMaxStored),
+    ...(redis && {
+      shared: {
+        rateStore: new SharedRateStore(redis),
+        streamSlots: new SharedStreamSlots(redis, config.maxConcurrentStreams),
+        cluster: () => ({ redis: redis.state, replica: redis.replica }),
+      },
+    }),
     dashboard: {
-      traffic: new TrafficLog(),
+      traffic,
+      ...(sharedTraffic && { allTraffic: () => sharedTraffic.merged() }),
       settings: {
         rate_limit_rpm: config.rateLimitRpm,
         max_concurrent_streams: config.maxConcurrentStreams,
@@ -107,7 +137,7 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
       }),
     },
     ...(images && { images }),
-    ...(config.cacheTtlSeconds > 0 && { cache: new CompletionCache(config.cacheTtlSeconds, config.cacheMaxEntries) }),
+    ...(config.cacheTtlSeconds > 0 && { cache: redis ? new RedisAnswerCache(redis, config.cacheTtlSeconds, config.cacheMaxEntries) : new CompletionCache(config.cacheTtlSeconds, config.cacheMaxEntries) }),
     startedAt,
   });
   const checkKey = createKeyChecker(config.apiKeys);
@@ -129,8 +159,16 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     serverOptions,
     upstream,
     metrics,
+    ready: async () => {
+      if (redis) {
+        await redis.ready();
+        sharedTraffic?.start();
+      }
+      upstream.start();
+    },
     close: async () => {
-      await Promise.all([upstream.close(), images?.close()]);
+      sharedTraffic?.stop();
+      await Promise.all([upstream.close(), images?.close(), redis?.close()]);
     },
   };
 }

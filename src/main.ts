@@ -21,6 +21,8 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     // An alias pointing at an unknown model is a config error too.
     throw new ConfigError('MODEL_ALIASES', (error as Error).message, 'Point each alias at a model id from GET /v1/models.');
   }
+  // With several replicas, the shared state first: a replica that starts late takes the current tokens.
+  await gateway.ready();
   const server = createAppServer(gateway.app, gateway.serverOptions).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

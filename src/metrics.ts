@@ -19,7 +19,9 @@ export class Metrics {
   readonly tokens = new Counter({ name: 'ki2api_tokens_total', help: 'Tokens counted, by kind (prompt, completion).', labelNames: ['kind'], registers: [this.registry] });
   readonly cache = new Counter({ name: 'ki2api_cache_lookups_total', help: 'Response-cache lookups by result.', labelNames: ['result'], registers: [this.registry] });
 
-  constructor(accounts: () => AccountStatus[]) {
+  /** `replica`: with several replicas, every series carries this one's id (scrape them all). */
+  constructor(accounts: () => AccountStatus[], replica?: string) {
+    if (replica) this.registry.setDefaultLabels({ replica });
     collectDefaultMetrics({ register: this.registry, prefix: 'ki2api_' });
     new Gauge({
       name: 'ki2api_account_healthy',

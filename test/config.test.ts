@@ -89,3 +89,27 @@ describe('the ways to run the gateway', () => {
     assert.deepEqual(JSON.parse(dockerCmd), start.split(' '));
   });
 });
+
+describe('docker-compose.yml', () => {
+  it('its cluster profile runs Redis, two replicas that use it, and a load balancer on 8989 that streams unbuffered', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { default: yaml } = await import('js-yaml');
+    type Service = { profiles?: string[]; environment?: Record<string, string>; ports?: string[]; image?: string };
+    const compose = yaml.load(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as { services: Record<string, Service>; configs: Record<string, { content: string }> };
+    const known = new Set<string>(OPTIONS.map((option) => option.env));
+    const cluster = Object.entries(compose.services).filter(([, service]) => service.profiles?.includes('cluster'));
+    const replicas = cluster.filter(([, service]) => service.environment?.REDIS_URL);
+    assert.equal(replicas.length, 2);
+    for (const [name, service] of [...replicas, ['ki2api', compose.services.ki2api!] as const]) {
+      for (const variable of Object.keys(service.environment ?? {})) assert.ok(known.has(variable), `${name} sets ${variable}, which the gateway does not read`);
+    }
+    assert.equal(new Set(replicas.map(([, service]) => service.environment!.REPLICA_ID)).size, 2, 'each replica has its own id');
+    assert.ok(cluster.some(([, service]) => service.image?.startsWith('redis')));
+    const balancer = cluster.find(([, service]) => service.ports?.includes('8989:8989'));
+    assert.ok(balancer, 'a load balancer publishes 8989');
+    const nginx = compose.configs.balancer!.content;
+    for (const [name] of replicas) assert.match(nginx, new RegExp(`server ${name}:8989`));
+    assert.match(nginx, /proxy_buffering off/);
+    assert.deepEqual(compose.services.ki2api!.profiles, undefined, 'plain `docker compose up` still runs the single gateway');
+  });
+});

@@ -27,6 +27,16 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** Every Kiro URL pointed at the simulator (and no saved accounts of the machine's own). */
+export const simulatorEnv = (sim: KiroSimulator): Record<string, string> => ({
+  KIRO_BASE_URL: sim.url,
+  KIRO_AUTH_URL: sim.url,
+  KIRO_OIDC_URL: sim.url,
+  KIRO_MANAGEMENT_URL: sim.url,
+  KIRO_Q_URL: `${sim.url}/q`,
+  KIRO_ACCOUNTS_DIR: NO_ACCOUNTS_DIR,
+});
+
 /** Simulator + real gateway on loopback ports. `env` overrides the test defaults. */
 export async function startStack(env: Record<string, string | undefined> = {}, simOptions: SimulatorOptions = {}): Promise<Stack> {
   const sim = await new KiroSimulator(simOptions).start();
@@ -35,13 +45,7 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
       API_KEY,
       KIRO_ACCESS_TOKEN: ACCESS_TOKEN,
       KIRO_PROFILE_ARN: 'arn:aws:codewhisperer:us-east-1:123456789012:profile/TESTPROFILE',
-      KIRO_BASE_URL: sim.url,
-      KIRO_AUTH_URL: sim.url,
-      KIRO_OIDC_URL: sim.url,
-      KIRO_MANAGEMENT_URL: sim.url,
-      KIRO_Q_URL: `${sim.url}/q`,
-      // Never the machine's own saved accounts.
-      KIRO_ACCOUNTS_DIR: NO_ACCOUNTS_DIR,
+      ...simulatorEnv(sim),
       STREAM_KEEPALIVE_MS: '1000',
       UPSTREAM_RETRIES: '0',
       LOG_LEVEL: 'debug',
@@ -54,6 +58,7 @@ export async function startStack(env: Record<string, string | undefined> = {}, s
   let logText = '';
   sink.on('data', (chunk: Buffer) => (logText += chunk.toString()));
   const gateway = createGateway(parsed.config, createLogger(parsed.config.logLevel, sink));
+  await gateway.ready();
   const server = createAppServer(gateway.app, gateway.serverOptions).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -3,7 +3,7 @@ import { GatewayError } from '../chat/errors.js';
 import type { Logger } from '../logger.js';
 import { lookUpProfile, RefreshError, refreshIdc, refreshSocial, type RefreshedTokens } from './refresh.js';
 import { fingerprint, loginKindOf, normaliseAuthMethod, readRegistration, readTokenFile, writeTokenFile, type KiroTokenFile } from './token-file.js';
-import type { AccountHealth, KiroCredentials, KiroHost, LoginKind } from './types.js';
+import type { AccountHealth, KiroCredentials, KiroHost, LoginKind, SharedLogins, SharedToken } from './types.js';
 
 export interface AccountOptions {
   /** The hosts; `{region}` in them is the account's region (the SSO region for OIDC, else the API region). */
@@ -24,6 +24,8 @@ export interface AccountOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told about every refresh attempt's result (for metrics). */
   onRefresh?: (result: 'ok' | 'failed' | 'dead') => void;
+  /** Tokens shared with other replicas (Redis), when there are any. */
+  shared?: SharedLogins;
 }
 
 export type AccountSource = { kind: 'file'; path: string } | { kind: 'env'; accessToken?: string; refreshToken?: string };
@@ -86,6 +88,8 @@ export class KiroAccount {
   private noProfile = false;
   /** Why this login moved to the legacy host (the runtime host refused it), once it has. */
   private legacyBecause: string | undefined;
+  /** The shared version of the token held (0: the file's or the environment's own). */
+  private version = 0;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -133,14 +137,18 @@ export class KiroAccount {
     this.options.logger.warn({ account: this.fingerprint, until: new Date(this.cooldownUntil).toISOString(), reason }, 'account cooling down');
   }
 
-  markHealthy(): void {
+  /** Ends a rest; true when it was resting. */
+  markHealthy(): boolean {
+    const was = this.cooldownUntil > this.now();
     this.cooldownUntil = 0;
     this.cooldownReason = undefined;
+    return was;
   }
 
   /** Credentials for a call, refreshed first when the access token is missing or about to expire. */
   async credentials(): Promise<KiroCredentials> {
     this.reloadIfChanged();
+    if (this.token && this.options.shared?.maybeNewer(this.fingerprint, this.version)) await this.syncShared();
     this.assertUsable();
     const token = this.token!;
     if (!token.accessToken || (token.refreshToken && this.expiresSoon(token))) return this.refresh();
@@ -290,6 +298,49 @@ export class KiroAccount {
         code: 'upstream_token_invalid',
       });
     }
+    const shared = this.options.shared;
+    if (shared) {
+      // One refresh across the replicas: under the shared lock, unless another replica has
+      // refreshed since this one's token (then that token is taken, and nothing is written back).
+      const outcome = await shared.refreshOnce(this.fingerprint, this.version, async () => {
+        const fresh = await this.obtainRefresh();
+        const profileArn = fresh.profileArn ?? this.token!.profileArn;
+        return { accessToken: fresh.accessToken, refreshToken: fresh.refreshToken ?? this.token!.refreshToken!, expiresAt: fresh.expiresAt.getTime(), ...(profileArn && { profileArn }) };
+      });
+      if (outcome) {
+        if (outcome.ours) {
+          const { token } = outcome;
+          this.adopt({ accessToken: token.accessToken, ...(token.refreshToken !== this.token!.refreshToken && token.refreshToken && { refreshToken: token.refreshToken }), expiresAt: new Date(token.expiresAt), ...(token.profileArn && { profileArn: token.profileArn }) });
+        } else {
+          this.adoptShared(outcome.token);
+        }
+        this.version = outcome.token.version;
+        return this.withProfile();
+      }
+    }
+    this.adopt(await this.obtainRefresh());
+    return this.withProfile();
+  }
+
+  /** A token another replica refreshed: used as it is (that replica wrote the token file). */
+  private adoptShared(shared: SharedToken): void {
+    const token = this.token!;
+    token.accessToken = shared.accessToken;
+    if (shared.refreshToken) token.refreshToken = shared.refreshToken;
+    token.expiresAt = shared.expiresAt;
+    if (shared.profileArn && !token.profileArn) token.profileArn = shared.profileArn;
+    this.version = shared.version;
+    this.dead = undefined;
+  }
+
+  /** A replica that started later, or missed a refresh, takes the newest shared token. */
+  private async syncShared(): Promise<void> {
+    const shared = await this.options.shared?.read(this.fingerprint);
+    if (shared && shared.version > this.version && this.token) this.adoptShared(shared);
+  }
+
+  /** Refreshed tokens from Kiro (with retries, and one more try with the file's token), or the reason why not. */
+  private async obtainRefresh(): Promise<RefreshedTokens> {
     let refreshed: RefreshedTokens;
     try {
       refreshed = await this.refreshWithRetry();
@@ -313,8 +364,7 @@ export class KiroAccount {
         throw this.deadError();
       }
     }
-    this.adopt(refreshed);
-    return this.withProfile();
+    return refreshed;
   }
 
   private markDead(error: Error): void {

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { KiroAccount, type AccountOptions } from './account.js';
 import { AccountPool } from './pool.js';
+import type { SharedAccountState, SharedLogins } from './types.js';
 import { statSync } from 'node:fs';
 import { expandTokenFiles } from './token-file.js';
 
@@ -16,7 +17,20 @@ const RESCAN_MS = 2000;
  * no configuration at all. Folders are looked at again every few seconds, so an account saved
  * while the gateway runs serves within seconds, and a removed one stops.
  */
-export function discoverAccounts(config: Config, logger: Logger, dispatcher?: Dispatcher, onRefresh?: (result: 'ok' | 'failed' | 'dead') => void, now: () => number = Date.now): AccountPool {
+/** What several replicas share (Redis): tokens and their refreshes, rests, hosts and sessions. */
+export interface SharedCredentials {
+  logins: SharedLogins;
+  state: SharedAccountState;
+}
+
+export function discoverAccounts(
+  config: Config,
+  logger: Logger,
+  dispatcher?: Dispatcher,
+  onRefresh?: (result: 'ok' | 'failed' | 'dead') => void,
+  now: () => number = Date.now,
+  shared?: SharedCredentials,
+): AccountPool {
   const options: AccountOptions = {
     authUrl: config.urlTemplates.auth,
     oidcUrl: config.urlTemplates.oidc,
@@ -27,6 +41,7 @@ export function discoverAccounts(config: Config, logger: Logger, dispatcher?: Di
     logger,
     ...(dispatcher && { dispatcher }),
     ...(onRefresh && { onRefresh }),
+    ...(shared && { shared: shared.logins }),
   };
   // KIRO_PROFILE_ARN is for the login it came with (the environment's, or the IDE's file), not
   // for accounts saved with their own.
@@ -70,7 +85,7 @@ export function discoverAccounts(config: Config, logger: Logger, dispatcher?: Di
     members = [...fixed, ...found];
     return members;
   };
-  return new AccountPool(scan, `no token file at ${config.tokenFile} and no saved account in ${config.accountsDir}`);
+  return new AccountPool(scan, `no token file at ${config.tokenFile} and no saved account in ${config.accountsDir}`, Date.now, shared?.state);
 }
 
 function isFolder(path: string): boolean {

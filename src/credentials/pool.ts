@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../chat/errors.js';
 import type { CredentialStatus } from '../chat/types.js';
 import type { KiroAccount } from './account.js';
-import type { AccountChoice, AccountHealth, AccountLease, AccountOutcome, CredentialProvider } from './types.js';
+import type { AccountChoice, AccountHealth, AccountLease, AccountNews, AccountOutcome, CredentialProvider, SharedAccountState } from './types.js';
 
 const LOGIN_FIX =
   'Log in to the Kiro IDE (it writes ~/.aws/sso/cache/kiro-auth-token.json), or set KIRO_ACCESS_TOKEN / KIRO_REFRESH_TOKEN ' +
@@ -33,18 +33,45 @@ export class AccountPool implements CredentialProvider {
   /** Session → the fingerprint of the account that served it last (Kiro's prompt cache is per account). */
   private readonly sticky = new LRUCache<string, string>({ max: 10_000, ttl: STICKY_MS, updateAgeOnGet: true });
   private readonly list: () => readonly KiroAccount[];
+  private syncedAt = -Infinity;
 
   constructor(
     members: Members,
     private readonly missing: string | undefined = undefined,
     private readonly now: () => number = Date.now,
+    /** Rests, hosts and sessions shared with other replicas (Redis), when there are any. */
+    private readonly shared?: SharedAccountState,
   ) {
     this.list = typeof members === 'function' ? members : () => members;
+    shared?.onNews((fingerprint, news) => this.apply(fingerprint, news));
+  }
+
+  /** What another replica learned about an account, applied here. */
+  private apply(fingerprint: string, news: AccountNews): void {
+    const account = this.list().find((a) => a.fingerprint === fingerprint);
+    if (!account) return;
+    if (news.cooldownUntil !== undefined) {
+      if (news.cooldownUntil > this.now()) {
+        // Read back every few seconds: only a rest longer than the one it has is news.
+        if (this.now() + account.cooldownLeft() < news.cooldownUntil - 10) account.coolDown(news.cooldownUntil, news.reason ?? 'resting (another replica said so)');
+      } else account.markHealthy();
+    }
+    if (news.legacy) void account.useLegacyHost(news.legacy);
+  }
+
+  /** Every few seconds, the shared rests and hosts read back (an announcement may have been missed). */
+  private syncShared(members: readonly KiroAccount[]): void {
+    if (!this.shared || this.now() - this.syncedAt < 2000) return;
+    this.syncedAt = this.now();
+    void this.shared.current(members.map((a) => a.fingerprint)).then((current) => {
+      for (const [fingerprint, news] of current ?? []) this.apply(fingerprint, news);
+    });
   }
 
   /** The accounts; a named token file that does not exist is left out once other accounts exist. */
   private get members(): readonly KiroAccount[] {
     const all = this.list();
+    this.syncShared(all);
     return all.length > 1 && all.some((a) => !a.isMissing()) ? all.filter((a) => !a.isMissing()) : all;
   }
 
@@ -58,6 +85,11 @@ export class AccountPool implements CredentialProvider {
     let lastError: unknown;
     const members = this.members;
     const usable = (account: KiroAccount) => !exclude.has(account.fingerprint) && !failed.has(account) && (choice.eligible?.(account.fingerprint) ?? true) && account.available();
+    // A session that reached another replica before keeps its account here too.
+    if (affinity !== undefined && this.shared && members.length > 1 && !this.sticky.has(affinity)) {
+      const fingerprint = await this.shared.sticky(affinity);
+      if (fingerprint) this.sticky.set(affinity, fingerprint);
+    }
     for (;;) {
       const account = this.stuck(members, affinity, usable) ?? this.pick(members, start, usable, choice);
       if (!account) {
@@ -67,7 +99,10 @@ export class AccountPool implements CredentialProvider {
       }
       try {
         const lease = await this.leaseOf(account);
-        if (affinity !== undefined && members.length > 1) this.sticky.set(affinity, account.fingerprint);
+        if (affinity !== undefined && members.length > 1 && this.sticky.get(affinity) !== account.fingerprint) {
+          this.sticky.set(affinity, account.fingerprint);
+          this.shared?.stick(affinity, account.fingerprint);
+        }
         return lease;
       } catch (error) {
         lastError = error;
@@ -91,7 +126,11 @@ export class AccountPool implements CredentialProvider {
     return {
       credentials,
       refresh: () => account.refresh(credentials.accessToken),
-      useLegacyHost: (why) => account.useLegacyHost(why),
+      useLegacyHost: async (why) => {
+        const moved = await account.useLegacyHost(why);
+        if (moved) this.shared?.announce(account.fingerprint, { legacy: why });
+        return moved;
+      },
       report: (outcome) => this.record(account, outcome),
     };
   }
@@ -123,23 +162,33 @@ export class AccountPool implements CredentialProvider {
     return best;
   }
 
+  /** This replica's circuit breaker opened for an account: the others rest it as long (this one has its breaker). */
+  rest(fingerprint: string, untilMs: number, reason: string): void {
+    this.shared?.announce(fingerprint, { cooldownUntil: untilMs, reason });
+  }
+
   private record(account: KiroAccount, outcome: AccountOutcome): void {
     const now = this.now();
+    const rested = (until: number, reason: string) => {
+      account.coolDown(until, reason);
+      this.shared?.announce(account.fingerprint, { cooldownUntil: until, reason });
+    };
     switch (outcome.kind) {
       case 'ok':
-        account.markHealthy();
+        // Only the end of a rest is news for the other replicas.
+        if (account.markHealthy()) this.shared?.announce(account.fingerprint, { cooldownUntil: 0 });
         break;
       case 'quota':
-        account.coolDown(now + QUOTA_COOLDOWN_MS, 'out of monthly quota (MONTHLY_REQUEST_COUNT)');
+        rested(now + QUOTA_COOLDOWN_MS, 'out of monthly quota (MONTHLY_REQUEST_COUNT)');
         break;
       case 'throttled':
-        account.coolDown(now + (outcome.retryAfterSeconds !== undefined ? outcome.retryAfterSeconds * 1000 : THROTTLE_COOLDOWN_MS), 'throttled by Kiro (429)');
+        rested(now + (outcome.retryAfterSeconds !== undefined ? outcome.retryAfterSeconds * 1000 : THROTTLE_COOLDOWN_MS), 'throttled by Kiro (429)');
         break;
       case 'auth_rejected':
-        account.coolDown(now + AUTH_COOLDOWN_MS, 'Kiro rejected the token even after a refresh (wrong profile ARN?)');
+        rested(now + AUTH_COOLDOWN_MS, 'Kiro rejected the token even after a refresh (wrong profile ARN?)');
         break;
       case 'exhausted':
-        account.coolDown(outcome.untilMs, `out of quota: ${outcome.why}`);
+        rested(outcome.untilMs, `out of quota: ${outcome.why}`);
         break;
     }
   }

@@ -67,8 +67,57 @@ export interface CredentialProvider {
   acquire(exclude?: ReadonlySet<string>, affinity?: string, choice?: AccountChoice): Promise<AccountLease>;
   /** One account by fingerprint, resting or not (for its management calls); undefined if it cannot be used at all. */
   lease(fingerprint: string): Promise<AccountLease | undefined>;
+  /** An account's circuit breaker opened here: rest it on the other replicas too. */
+  rest?(fingerprint: string, untilMs: number, reason: string): void;
   /** How many accounts there are (failover stops after trying each once). */
   readonly size: number;
   status(): CredentialStatus;
   accounts(): AccountHealth[];
+}
+
+/** A login's tokens as the replicas share them; `version` rises with every refresh. */
+export interface SharedToken {
+  accessToken: string;
+  refreshToken?: string;
+  /** ms since epoch */
+  expiresAt: number;
+  profileArn?: string;
+  version: number;
+}
+
+/**
+ * Tokens shared by several replicas (Redis): the newest token of each account, and one refresh
+ * at a time across all of them. Every method may answer undefined, meaning "no shared state
+ * right now": the caller carries on with its own.
+ */
+export interface SharedLogins {
+  /** Whether another replica may hold a newer token than `version` (cheap: no round trip). */
+  maybeNewer(fingerprint: string, version: number): boolean;
+  read(fingerprint: string): Promise<SharedToken | undefined>;
+  /**
+   * Under the account's lock across replicas: `refresh` runs only if no replica refreshed since
+   * `version`; otherwise the newer token comes back. `ours`: this replica refreshed (and writes
+   * the token file back).
+   */
+  refreshOnce(fingerprint: string, version: number, refresh: () => Promise<Omit<SharedToken, 'version'>>): Promise<{ token: SharedToken; ours: boolean } | undefined>;
+}
+
+/** What one replica learned about an account that the others must know at once. */
+export interface AccountNews {
+  /** Resting until (ms since epoch), and why; 0 ends a rest. */
+  cooldownUntil?: number;
+  reason?: string;
+  /** The runtime host refused it: the legacy host serves it from now on. */
+  legacy?: string;
+}
+
+/** Account state shared by the replicas: rests, hosts, session stickiness. */
+export interface SharedAccountState {
+  announce(fingerprint: string, news: AccountNews): void;
+  /** What other replicas announce. */
+  onNews(handler: (fingerprint: string, news: AccountNews) => void): void;
+  /** The rests and hosts in force for these accounts (a backstop for missed announcements). */
+  current(fingerprints: readonly string[]): Promise<Map<string, AccountNews> | undefined>;
+  sticky(session: string): Promise<string | undefined>;
+  stick(session: string, fingerprint: string): void;
 }

@@ -12,7 +12,14 @@ import { KIRO_MODELS } from './models.js';
 // prefers the accounts with the most credits left, and rests an account that has spent its
 // credits until its plan resets instead of sending it requests that can only fail.
 
+/** Figures shared by the replicas (Redis): one replica asks Kiro, the others read its answer. */
+export interface SharedFigures {
+  get<T>(kind: 'models' | 'usage', fingerprint: string): Promise<{ value: T; at: number } | undefined>;
+  put(kind: 'models' | 'usage', fingerprint: string, value: unknown, ttlMs: number): void;
+}
+
 export interface InsightOptions {
+  shared?: SharedFigures;
   credentials: CredentialProvider;
   endpoints: KiroEndpoints;
   dispatcher?: Dispatcher;
@@ -86,8 +93,8 @@ export class AccountInsights {
         if (!modelsDue && !usageDue) continue;
         const lease = await this.options.credentials.lease(fingerprint);
         if (!lease) continue;
-        if (modelsDue) await this.fetchModels(fingerprint, lease);
-        if (usageDue) await this.fetchUsage(fingerprint, lease);
+        if (modelsDue) await this.fetchModels(fingerprint, lease, false);
+        if (usageDue) await this.fetchUsage(fingerprint, lease, false);
       }
     })().finally(() => (this.running = undefined));
     return this.running;
@@ -102,15 +109,15 @@ export class AccountInsights {
   async refreshAccount(fingerprint: string): Promise<boolean> {
     const lease = await this.options.credentials.lease(fingerprint);
     if (!lease) return false;
-    await this.fetchModels(fingerprint, lease);
-    await this.fetchUsage(fingerprint, lease);
+    await this.fetchModels(fingerprint, lease, true);
+    await this.fetchUsage(fingerprint, lease, true);
     return true;
   }
 
   /** An account's usage now (after a 402, or when someone asks). */
   async refreshUsage(fingerprint: string): Promise<AccountUsage | undefined> {
     const lease = await this.options.credentials.lease(fingerprint);
-    if (lease) await this.fetchUsage(fingerprint, lease);
+    if (lease) await this.fetchUsage(fingerprint, lease, true);
     return this.known.get(fingerprint)?.usage;
   }
 
@@ -119,27 +126,45 @@ export class AccountInsights {
     return { baseUrl: this.options.endpoints.management(credentials), credentials, sendProfile: sendsProfile(credentials) };
   }
 
-  private async fetchModels(fingerprint: string, lease: AccountLease): Promise<void> {
+  /** What another replica asked Kiro for lately, if it did. */
+  private async fromShared<T>(kind: 'models' | 'usage', fingerprint: string, maxAgeMs: number): Promise<T | undefined> {
+    const shared = await this.options.shared?.get<T>(kind, fingerprint);
+    return shared && this.now() - shared.at < maxAgeMs ? shared.value : undefined;
+  }
+
+  private async fetchModels(fingerprint: string, lease: AccountLease, force: boolean): Promise<void> {
     const known = this.entry(fingerprint);
     known.modelsAt = this.now();
+    const every = this.options.modelsEveryMs ?? 3_600_000;
+    const shared = force ? undefined : await this.fromShared<ModelListing[]>('models', fingerprint, every);
+    if (shared) {
+      known.models = shared;
+      this.version++;
+      return;
+    }
     try {
       known.models = await listAvailableModels(this.target(lease), this.options.dispatcher);
       this.version++;
+      this.options.shared?.put('models', fingerprint, known.models, every);
     } catch (error) {
       // Kept as they were (or the built-in table), and asked again at the next turn.
       this.options.logger.warn({ account: fingerprint }, `could not list the account's models (${(error as Error).message}); using ${known.models ? 'the last list' : 'the built-in table'}`);
     }
   }
 
-  private async fetchUsage(fingerprint: string, lease: AccountLease): Promise<void> {
+  private async fetchUsage(fingerprint: string, lease: AccountLease, force: boolean): Promise<void> {
     const known = this.entry(fingerprint);
     known.usageAt = this.now();
-    let usage: AccountUsage;
-    try {
-      usage = await getUsageLimits(this.target(lease), this.options.dispatcher);
-    } catch (error) {
-      this.options.logger.warn({ account: fingerprint }, `could not read the account's usage limits (${(error as Error).message})`);
-      return;
+    const every = this.options.usageEveryMs ?? 600_000;
+    let usage: AccountUsage | undefined = force ? undefined : await this.fromShared<AccountUsage>('usage', fingerprint, every);
+    if (!usage) {
+      try {
+        usage = await getUsageLimits(this.target(lease), this.options.dispatcher);
+      } catch (error) {
+        this.options.logger.warn({ account: fingerprint }, `could not read the account's usage limits (${(error as Error).message})`);
+        return;
+      }
+      this.options.shared?.put('usage', fingerprint, usage, every);
     }
     known.usage = usage;
     if (isExhausted(usage)) {

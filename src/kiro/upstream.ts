@@ -11,7 +11,7 @@ import { mapKiroHttpError, mapTransportError } from './errors.js';
 import { decodeFrame, MessageFramer } from './eventstream.js';
 import { KiroEventTranslator } from './events.js';
 import { kiroHeaders } from './headers.js';
-import { AccountInsights } from './insights.js';
+import { AccountInsights, type SharedFigures } from './insights.js';
 import type { Logger } from '../logger.js';
 import { buildKiroRequest, kiroPromptParts, withProfileArn, type BuiltKiroRequest } from './request.js';
 
@@ -29,8 +29,10 @@ export interface KiroUpstreamOptions extends ResilienceOptions {
   hosts: KiroHostTemplates;
   credentials: CredentialProvider;
   logger: Logger;
-  /** Look the accounts' models and usage up (ListAvailableModels, getUsageLimits); off in some tests. */
+  /** Look the accounts' models and usage up (ListAvailableModels, getUsageLimits) once start() is called; off in some tests. */
   insights?: boolean;
+  /** Models and credits shared with other replicas (Redis). */
+  sharedFigures?: SharedFigures;
   /** The one connection pool every Kiro call goes through (built once, at start-up). */
   dispatcher: Dispatcher;
 }
@@ -64,8 +66,12 @@ export class KiroUpstream implements ChatUpstream {
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.endpoints = new KiroEndpoints(options.hosts);
-    this.insights = new AccountInsights({ credentials: options.credentials, endpoints: this.endpoints, dispatcher: options.dispatcher, logger: options.logger });
-    if (options.insights !== false) this.insights.start();
+    this.insights = new AccountInsights({ credentials: options.credentials, endpoints: this.endpoints, dispatcher: options.dispatcher, logger: options.logger, ...(options.sharedFigures && { shared: options.sharedFigures }) });
+  }
+
+  /** Starts looking at the accounts (their models and credits); after shared state is ready, so its first refresh is shared too. */
+  start(): void {
+    if (this.options.insights !== false) this.insights.start();
   }
 
   /** The models the accounts may use (their union), or the built-in table before any has said. */
@@ -301,6 +307,8 @@ export class KiroUpstream implements ChatUpstream {
     let breaker = this.breakers.get(account);
     if (!breaker) {
       breaker = circuitBreaker(handleWhen((error) => BREAKER_FAILURES.has(error)), { halfOpenAfter: this.options.breakerCooldownMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) });
+      // Open here is a rest everywhere: the other replicas skip the account for as long.
+      breaker.onBreak(() => this.options.credentials.rest?.(account, Date.now() + this.options.breakerCooldownMs, 'Kiro kept failing for this account (circuit breaker open)'));
       this.breakers.set(account, breaker);
     }
     return breaker;

@@ -12,7 +12,7 @@ import type { ChatUpstream } from '../chat/types.js';
 import { VERSION } from '../version.js';
 import type { AccountAdmin } from './account-admin.js';
 import { accountHealth } from './routes.js';
-import type { TrafficLog } from './traffic.js';
+import type { FailedRequest, MinuteBucket, TrafficLog } from './traffic.js';
 
 // The dashboard: a page (GET /dashboard, its assets beside it, everything served from here, no
 // CDN) and the JSON it reads (/dashboard/api/…, in the contract). Reading needs an API key;
@@ -22,6 +22,8 @@ import type { TrafficLog } from './traffic.js';
 export interface DashboardDeps {
   upstream: ChatUpstream;
   traffic: TrafficLog;
+  /** With several replicas: everyone's traffic added up. */
+  allTraffic?: () => Promise<{ minutes: MinuteBucket[]; failures: FailedRequest[] }>;
   /** Absent: ADMIN_KEY is unset, and the page is read-only. */
   admin?: { key: string; accounts: AccountAdmin };
   settings: DashboardOverview['settings'];
@@ -68,7 +70,7 @@ export function createDashboardRouter(deps: DashboardDeps) {
         },
       };
     },
-    traffic: async () => ({ status: 200, body: { minutes: deps.traffic.lastHour(), failures: deps.traffic.failures() } }),
+    traffic: async () => ({ status: 200, body: deps.allTraffic ? await deps.allTraffic() : { minutes: deps.traffic.lastHour(), failures: deps.traffic.failures() } }),
     startDeviceLogin: async ({ req, body }) => ({ status: 200, body: await admin(req).startDevice(body.start_url, body.region) }),
     startSocialLogin: async ({ req, body }) => ({ status: 200, body: admin(req).startSocial(body.idp) }),
     login: async ({ req, params }) => ({ status: 200, body: admin(req).state(params.id) }),

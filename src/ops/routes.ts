@@ -14,6 +14,8 @@ export interface OpsDeps {
   startedAt: number;
   /** Paths an unauthenticated caller must not see (the configured token file spec). */
   privatePaths: readonly string[];
+  /** The replicas' shared state: Redis's state and this replica's id. */
+  cluster?: () => { redis: 'off' | 'connecting' | 'connected' | 'unreachable'; replica: string | null };
 }
 
 const HIDDEN = '<token file>';
@@ -55,8 +57,9 @@ export function createOpsRouter(deps: OpsDeps) {
     const paths = [...deps.privatePaths, ...accounts.map((a) => a.source).filter((source) => source !== 'env')];
     const shown = (text: string | null) => (authenticated ? text : redact(text, paths));
     const source = (text: string | null) => (authenticated || text === null || text === 'env' || /^\d+ accounts$/.test(text) ? text : 'file');
+    const cluster = deps.cluster?.() ?? { redis: 'off' as const, replica: null };
     return {
-      status: credentials.usable ? 'ok' : 'degraded',
+      status: credentials.usable && cluster.redis !== 'unreachable' ? 'ok' : 'degraded',
       version: deps.version,
       uptime_seconds: Math.floor((Date.now() - deps.startedAt) / 1000),
       upstream: deps.upstream.name,
@@ -70,6 +73,7 @@ export function createOpsRouter(deps: OpsDeps) {
         fix: shown(credentials.fix),
       },
       accounts: accounts.map((a) => ({ ...accountHealth(a), source: source(a.source)!, problem: shown(a.problem), fix: shown(a.fix) })),
+      cluster,
     };
   };
   const healthRoute = async ({ res }: { res: { locals: Record<string, unknown> } }) => ({ status: 200 as const, body: health(res.locals.authenticated === true) });

@@ -176,3 +176,42 @@ export class TrafficLog {
     return [...this.failed];
   }
 }
+
+/**
+ * Several replicas' last hours as one: counts, tokens and credits add up; the median is the
+ * request-weighted mean of the replicas' medians and p95 the largest of theirs (an
+ * approximation: the samples themselves stay on each replica); failures merge newest first.
+ */
+export function mergeTraffic(parts: readonly { minutes: MinuteBucket[]; failures: FailedRequest[] }[]): { minutes: MinuteBucket[]; failures: FailedRequest[] } {
+  const byStart = new Map<string, MinuteBucket[]>();
+  for (const part of parts) for (const minute of part.minutes) byStart.set(minute.start, [...(byStart.get(minute.start) ?? []), minute]);
+  const total = (m: MinuteBucket) => Object.values(m.requests).reduce((n, counts) => n + counts['2xx'] + counts['4xx'] + counts['5xx'], 0);
+  const combine = (spreads: { spread: { p50: number; p95: number } | null; weight: number }[]) => {
+    const present = spreads.filter((s): s is { spread: { p50: number; p95: number }; weight: number } => s.spread !== null);
+    if (present.length === 0) return null;
+    const weight = present.reduce((n, s) => n + Math.max(1, s.weight), 0);
+    const p50 = present.reduce((n, s) => n + s.spread.p50 * Math.max(1, s.weight), 0) / weight;
+    return { p50: Math.round(p50 * 10) / 10, p95: Math.max(...present.map((s) => s.spread.p95)) };
+  };
+  const minutes = [...byStart.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .slice(-MINUTES)
+    .map(([start, list]) => {
+      const requests = emptyCounts();
+      for (const minute of list) for (const face of Object.keys(requests) as Face[]) for (const klass of ['2xx', '4xx', '5xx'] as StatusClass[]) requests[face][klass] += minute.requests[face][klass];
+      return {
+        start,
+        requests,
+        latency_ms: combine(list.map((m) => ({ spread: m.latency_ms, weight: total(m) }))),
+        ttft_ms: combine(list.map((m) => ({ spread: m.ttft_ms, weight: total(m) }))),
+        tokens_in: list.reduce((n, m) => n + m.tokens_in, 0),
+        tokens_out: list.reduce((n, m) => n + m.tokens_out, 0),
+        credits: Math.round(list.reduce((n, m) => n + m.credits, 0) * 10_000) / 10_000,
+      };
+    });
+  const failures = parts
+    .flatMap((p) => p.failures)
+    .sort((a, b) => b.at.localeCompare(a.at))
+    .slice(0, FAILURES);
+  return { minutes, failures };
+}

@@ -138,6 +138,9 @@ export class SimAccounts {
     this.byAccess.set(accessToken, target);
     let refreshToken = [...target.refreshTokens].at(-1);
     if (rotate || !refreshToken) {
+      // A rotated refresh token replaces the old one: using the old one again is invalid_grant.
+      for (const old of target.refreshTokens) this.byRefresh.delete(old);
+      target.refreshTokens.clear();
       refreshToken = `${target.kind === 'social' ? 'aorAAAAAG' : 'idr'}-sim-${target.id}-${randomBytes(24).toString('hex')}`;
       target.refreshTokens.add(refreshToken);
       this.byRefresh.set(refreshToken, target);
@@ -157,6 +160,11 @@ export class SimAccounts {
 
   ofRefresh(token: string): SimAccount | undefined {
     return this.byRefresh.get(token);
+  }
+
+  /** A refresh token this account had once, but no longer (rotated away). */
+  retired(token: string): boolean {
+    return token.includes('-sim-acct-') && !this.byRefresh.has(token);
   }
 
   // ------------------------------------------------------------------ AWS SSO OIDC (device code)

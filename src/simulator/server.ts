@@ -331,7 +331,15 @@ export class KiroSimulator {
   private async refreshToken(res: ServerResponse, path: string, body: Record<string, unknown>): Promise<void> {
     this.refreshCalls.push({ path, body });
     const behaviour = this.refresh;
-    if (behaviour.delayMs) await sleep(behaviour.delayMs);
+    let gone = false;
+    const left = new AbortController();
+    res.once('close', () => {
+      gone = !res.writableFinished;
+      if (gone) left.abort();
+    });
+    if (behaviour.delayMs) await sleep(behaviour.delayMs, undefined, { signal: left.signal }).catch(() => undefined);
+    // The caller went away while Kiro thought (a replica killed mid-refresh): nothing was issued.
+    if (gone || res.destroyed) return;
     if (behaviour.failNext) {
       behaviour.failNext--;
       return this.json(res, 500, { message: 'simulated outage' });
@@ -348,6 +356,9 @@ export class KiroSimulator {
     if (!refreshToken) return this.json(res, 400, { error: 'invalid_request', message: 'refreshToken is required' });
     // A registered account's refresh token renews that account (an IdC one only from its own client).
     const owner = this.accounts.ofRefresh(refreshToken);
+    if (!owner && this.accounts.retired(refreshToken)) {
+      return this.json(res, 400, { error: 'invalid_grant', error_description: 'Invalid refresh token provided', message: 'Invalid refresh token provided' });
+    }
     if (owner) {
       if (path === '/token') return this.answer(res, this.accounts.refreshIdc(body)!);
       const { accessToken, refreshToken: rotated } = this.accounts.issue(owner, behaviour.rotate === true);

@@ -7,7 +7,14 @@ import type { ChatCompletion, ChatCompletionRequest } from '../../../contract/in
  * client (its API key's hash) and the whole request as sent, so any difference — a message, a
  * parameter, the model name, the key — misses: one key's answers are never served to another.
  */
-export class CompletionCache {
+/** Where cached answers live: this process (CompletionCache) or Redis, shared by the replicas. */
+export interface AnswerCache {
+  key(body: ChatCompletionRequest, client: string): string;
+  get(key: string): Promise<ChatCompletion | undefined>;
+  set(key: string, completion: ChatCompletion): Promise<void>;
+}
+
+export class CompletionCache implements AnswerCache {
   private readonly entries: LRUCache<string, ChatCompletion>;
 
   constructor(ttlSeconds: number, maxEntries: number) {
@@ -18,11 +25,11 @@ export class CompletionCache {
     return createHash('sha256').update(client).update('\0').update(JSON.stringify(body)).digest('hex');
   }
 
-  get(key: string): ChatCompletion | undefined {
+  async get(key: string): Promise<ChatCompletion | undefined> {
     return this.entries.get(key);
   }
 
-  set(key: string, completion: ChatCompletion): void {
+  async set(key: string, completion: ChatCompletion): Promise<void> {
     this.entries.set(key, completion);
   }
 }

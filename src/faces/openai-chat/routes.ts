@@ -6,7 +6,7 @@ import type { ImageFetcher } from '../../chat/images.js';
 import type { ModelCatalog } from '../../chat/models.js';
 import { clientSignal } from '../../http/observe.js';
 import type { Orchestrator } from '../../orchestrator/answer.js';
-import type { CompletionCache } from './cache.js';
+import type { AnswerCache } from './cache.js';
 import { ignoredParameters, toChatRequest } from './request.js';
 import { collectCompletion, completionId, SseChunkEncoder, unixSeconds } from './response.js';
 
@@ -16,7 +16,7 @@ export interface ChatFaceDeps {
   /** Downloads http(s) image URLs; without it, image URLs are refused. */
   images?: ImageFetcher;
   /** Opt-in cache of non-streaming answers. */
-  cache?: CompletionCache;
+  cache?: AnswerCache;
 }
 
 /** The OpenAI Chat Completions face: OpenAI JSON in, neutral request to the orchestrator, events out as chunks. */
@@ -28,7 +28,7 @@ export function createChatRouter(deps: ChatFaceDeps) {
     res.locals.model = model.id;
     res.locals.stream = body.stream === true;
     const cacheKey = !body.stream && deps.cache ? deps.cache.key(body, res.locals.client as string) : undefined;
-    const cached = cacheKey ? deps.cache!.get(cacheKey) : undefined;
+    const cached = cacheKey ? await deps.cache!.get(cacheKey) : undefined;
     if (cacheKey) {
       res.locals.cache = cached ? 'hit' : 'miss';
       res.setHeader('x-ki2api-cache', res.locals.cache as string);
@@ -43,7 +43,7 @@ export function createChatRouter(deps: ChatFaceDeps) {
     const answer = await deps.orchestrator.open(res, chatRequest, body.stream === true);
     if (!body.stream) {
       const completion = await collectCompletion(answer.events, id, body.model, created);
-      if (cacheKey) deps.cache!.set(cacheKey, completion);
+      if (cacheKey) await deps.cache!.set(cacheKey, completion);
       return { status: 200 as const, body: completion };
     }
     const encoder = new SseChunkEncoder(id, body.model, created, body.stream_options?.include_usage === true);
