@@ -8,6 +8,8 @@ import { Agent, request } from 'undici';
 import { buildKiroRequest } from '../src/kiro/request.js';
 import { VERSION } from '../src/version.js';
 import { soak, soakReport } from './bench/soak.js';
+import { FACES, hasWrk, kiroBodyOf, variant, wrk } from './bench/agents.js';
+import { captureClaudeCode } from './bench/capture.js';
 
 // `npm run bench`: the Kiro simulator, the gateway and a bare byte-passthrough proxy on loopback,
 // driven in interleaved runs by autocannon. The gateway (and, in its turn, the passthrough) is
@@ -18,6 +20,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** `npm run bench -- soak`: only the soak, for longer (BENCH_SOAK_SECONDS, default 300; 60 in the full run). */
 const SOAK_ONLY = process.argv[2] === 'soak';
+/** `npm run bench -- agents`: only the agent-sized scenarios and the wrk floors (needs Debian's wrk). */
+const AGENTS_ONLY = process.argv[2] === 'agents';
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? (SOAK_ONLY ? 300 : 60));
 const KEY = 'bench-key';
 const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
@@ -161,12 +165,12 @@ async function sequential(targets: Target[], directive: string, samples: number,
 }
 
 /** Gateway RSS while `count` streams are open at once. */
-async function rssWithOpenStreams(target: Target, count: number): Promise<{ idle: number; open: number; completed: number }> {
+async function rssWithOpenStreams(target: Target, count: number, directive = '[sim frames=4 delay=2500]', sampleAfterMs = 500): Promise<{ idle: number; open: number; completed: number }> {
   const idle = rssBytes(target.pid);
   const agent = new Agent({ connections: count + 10, keepAliveTimeout: 30_000 });
   let firstBytes = 0;
   const streams = Array.from({ length: count }, async () => {
-    const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body('[sim frames=4 delay=2500]', true), dispatcher: agent });
+    const res = await request(target.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: target.body(directive, true), dispatcher: agent });
     const iterator = res.body[Symbol.asyncIterator]();
     await iterator.next();
     firstBytes++;
@@ -175,11 +179,99 @@ async function rssWithOpenStreams(target: Target, count: number): Promise<{ idle
     return text.includes('[DONE]');
   });
   while (firstBytes < count) await sleep(50);
-  await sleep(500);
+  await sleep(sampleAfterMs);
   const open = rssBytes(target.pid);
   const done = await Promise.all(streams);
   await agent.close();
   return { idle, open, completed: done.filter(Boolean).length };
+}
+
+interface AgentRow {
+  label: string;
+  gatewayCpu: number;
+  passthroughCpu: number;
+  ratio: number;
+  gatewayRps: number;
+  passthroughRps: number;
+  errors: number;
+}
+
+/**
+ * Agent-sized requests on every face (wrk, c=4, interleaved rounds): the gateway's CPU per request
+ * against the passthrough's, forwarding the Kiro body the gateway would build. Warm: one body
+ * again and again (the caches hit, as in a real session, where all but the newest turn repeat);
+ * cold: 64 variants in turn, nothing cached.
+ */
+async function agentScenarios(gateway: { url: string; pid: number }, pass: { url: string; pid: number }, log: (line: string) => void): Promise<{ rows: AgentRow[]; claudeCode: string }> {
+  const sizes = [115_000, 415_000];
+  log('capturing what Claude Code sends (bench/raw/, once)…');
+  const captured = await captureClaudeCode(gateway.url, sizes);
+  const rows: AgentRow[] = [];
+  const arn = 'arn:aws:codewhisperer:us-east-1:000000000000:profile/BENCH';
+  const rounds = Number(process.env.BENCH_AGENT_ROUNDS ?? 3);
+  for (const size of sizes) {
+    const anthropic = JSON.parse(captured.bodies.get(size)!) as Record<string, unknown>;
+    const variants = Array.from({ length: VARIANTS_COLD }, (_, k) => variant(anthropic, `v${k}-${Date.now()}`) as Record<string, unknown>);
+    const kiro = { warm: [await kiroBodyOf(anthropic, arn)], cold: await Promise.all(variants.map((v) => kiroBodyOf(v, arn))) };
+    for (const face of FACES) {
+      for (const mode of ['warm', 'cold'] as const) {
+        const bodies = (mode === 'warm' ? [anthropic] : variants).map((b) => JSON.stringify(face.body(b)));
+        const label = `${face.name} ${Math.round(Buffer.byteLength(bodies[0]!) / 1000)} KB, ${mode}`;
+        const perRound: { g: number; p: number; gr: number; pr: number; e: number }[] = [];
+        const headers = { authorization: `Bearer ${KEY}`, 'x-api-key': KEY, 'anthropic-version': '2023-06-01' };
+        for (let round = 0; round < rounds; round++) {
+          const g0 = cpuSeconds(gateway.pid);
+          const g = wrk(`${gateway.url}${face.path}`, bodies, headers, 4, SECONDS, 'bench/raw/wrk-gateway');
+          const g1 = cpuSeconds(gateway.pid);
+          const p0 = cpuSeconds(pass.pid);
+          const p = wrk(`${pass.url}/`, kiro[mode], {}, 4, SECONDS, 'bench/raw/wrk-passthrough');
+          const p1 = cpuSeconds(pass.pid);
+          perRound.push({ g: ((g1 - g0) / g.requests) * 1000, p: ((p1 - p0) / p.requests) * 1000, gr: g.rps, pr: p.rps, e: g.errors + p.errors });
+        }
+        const row = {
+          label,
+          gatewayCpu: median(perRound.map((r) => r.g)),
+          passthroughCpu: median(perRound.map((r) => r.p)),
+          ratio: median(perRound.map((r) => r.g / r.p)),
+          gatewayRps: median(perRound.map((r) => r.gr)),
+          passthroughRps: median(perRound.map((r) => r.pr)),
+          errors: perRound.reduce((a, r) => a + r.e, 0),
+        };
+        rows.push(row);
+        log(`| ${row.label} | ${row.gatewayCpu.toFixed(2)} ms | ${row.passthroughCpu.toFixed(2)} ms | ${row.ratio.toFixed(1)}× | ${row.gatewayRps.toFixed(0)} | ${row.passthroughRps.toFixed(0)} | ${row.errors} |`);
+      }
+    }
+  }
+  return { rows, claudeCode: captured.claudeCode };
+}
+
+const VARIANTS_COLD = 64;
+
+/** Small requests and 200-frame streams at c=32 through wrk: gateway, passthrough, and the simulator hit directly. */
+function wrkFloors(targets: { name: string; url: string; pid?: number; body: string; headers: Record<string, string> }[]): string[] {
+  const lines: string[] = [];
+  for (const [label, stream, directive] of [
+    ['small non-streaming, c=32', false, '[sim frames=20]'],
+    ['streaming 200 frames, c=32', true, '[sim frames=200]'],
+  ] as const) {
+    const runs: Record<string, { rps: number[]; cpu: number[] }> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of targets) {
+        const body = target.body.replace('{directive}', directive).replace('"stream":false', `"stream":${stream}`);
+        const c0 = target.pid ? cpuSeconds(target.pid) : 0;
+        const run = wrk(target.url, [body], target.headers, 32, SECONDS, `bench/raw/wrk-${target.name}`);
+        const c1 = target.pid ? cpuSeconds(target.pid) : 0;
+        const entry = (runs[target.name] ??= { rps: [], cpu: [] });
+        entry.rps.push(run.rps);
+        entry.cpu.push(target.pid ? ((c1 - c0) / run.requests) * 1000 : NaN);
+      }
+    }
+    const m = (name: string, what: 'rps' | 'cpu') => median(runs[name]![what]);
+    lines.push(
+      `| ${label} | ${m('gateway', 'rps').toFixed(0)} | ${m('passthrough', 'rps').toFixed(0)} | ${m('direct', 'rps').toFixed(0)} | ${((m('gateway', 'rps') / m('passthrough', 'rps')) * 100).toFixed(0)} % | ${((m('passthrough', 'rps') / m('direct', 'rps')) * 100).toFixed(0)} % | ${(m('gateway', 'cpu') * 1000).toFixed(0)} µs | ${(m('passthrough', 'cpu') * 1000).toFixed(0)} µs | ${(m('gateway', 'cpu') / m('passthrough', 'cpu')).toFixed(1)}× |`,
+    );
+  }
+  return lines;
 }
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
@@ -210,6 +302,46 @@ async function main() {
   ];
   const [gw, pt] = targets as [Target, Target];
   const log = (line: string) => console.log(line);
+  const floorTargets: Parameters<typeof wrkFloors>[0] = [
+    { name: 'gateway', url: `http://127.0.0.1:${gatewayPort}/v1/chat/completions`, pid: gateway.pid!, body: openaiBody('{directive}', false), headers: { authorization: `Bearer ${KEY}` } },
+    { name: 'passthrough', url: `http://127.0.0.1:${passPort}/`, pid: passthrough.pid!, body: kiroBody('{directive}'), headers: {} },
+    { name: 'direct', url: `${simUrl}/generateAssistantResponse`, body: kiroBody('{directive}'), headers: {} },
+  ];
+  const agentSection = async () => {
+    if (!hasWrk) return { text: '(Debian\'s wrk is not installed — `apt-get install wrk` — so the agent-sized scenarios and the wrk floors were not run.)', goals: [] as (readonly [string, string, boolean])[] };
+    log('wrk floors: small requests and streams, gateway vs passthrough vs the simulator directly…');
+    const floors = wrkFloors(floorTargets);
+    floors.forEach((line) => log(line));
+    const agents = await agentScenarios({ url: `http://127.0.0.1:${gatewayPort}`, pid: gateway.pid! }, { url: `http://127.0.0.1:${passPort}`, pid: passthrough.pid! }, log);
+    const worst = Math.max(...agents.rows.map((r) => r.ratio));
+    const text = [
+      '## Agent-sized requests and the wrk floors',
+      '',
+      `Load from wrk (Debian's, one thread on core 1, beside the simulator). Agent bodies are what ${agents.claudeCode} really sent through the gateway (captured into bench/raw/), the same conversation in Chat Completions and Responses shape, at c=4; the passthrough forwards the Kiro body the gateway builds from it. Warm sends one body again and again (as a session does: all but the newest turn repeat); cold sends 64 variants in turn with every text changed, so no cache hits. Medians of ${process.env.BENCH_AGENT_ROUNDS ?? 3} interleaved rounds of ${SECONDS} s.`,
+      '',
+      '| scenario | gateway CPU per request | passthrough CPU per request | ratio | gateway req/s | passthrough req/s | errors |',
+      '|---|---|---|---|---|---|---|',
+      ...agents.rows.map((row) => `| ${row.label} | ${row.gatewayCpu.toFixed(2)} ms | ${row.passthroughCpu.toFixed(2)} ms | ${row.ratio.toFixed(1)}× | ${row.gatewayRps.toFixed(0)} | ${row.passthroughRps.toFixed(0)} | ${row.errors} |`),
+      '',
+      'The same small request and 200-frame stream as above, at c=32 through wrk, with the simulator hit directly as the ceiling: "passthrough vs direct" shows the load generator is not what limits the passthrough.',
+      '',
+      '| scenario | gateway req/s | passthrough req/s | direct req/s | gateway vs passthrough | passthrough vs direct | gateway CPU per request | passthrough CPU per request | CPU ratio |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...floors,
+    ].join('\n');
+    return { text, goals: [['agent-sized requests: CPU per request ≤ 3× the passthrough\'s (worst face and size, warm and cold)', `${worst.toFixed(1)}×`, worst <= 3] as const] };
+  };
+  if (AGENTS_ONLY) {
+    try {
+      const section = await agentSection();
+      mkdirSync('bench', { recursive: true });
+      writeFileSync('bench/agents.md', `# ki2api agent-sized benchmark\n\nMade by \`npm run bench -- agents\` on ${new Date().toISOString().slice(0, 10)}: ki2api ${VERSION}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; the gateway and the passthrough pinned to core 0.\n\n${section.text}\n`);
+      log('\n' + section.text);
+    } finally {
+      for (const child of [gateway, passthrough, sim]) child.kill('SIGTERM');
+    }
+    return;
+  }
   if (SOAK_ONLY) {
     try {
       log(`soak: ${SOAK_SECONDS} s of good, bad and abandoned requests…`);
@@ -270,6 +402,24 @@ async function main() {
     }
     log(`RSS idle ${mb(memory.idle)}, with 1,000 open streams ${mb(memory.open)} (${memory.completed}/1000 completed); after the load runs ${mb(afterLoadRss)}`);
 
+    log('1,000 streams open and flowing (a frame every 100 ms), on a fresh gateway, then a minute of rest…');
+    const flowPort = await freePort();
+    const flow = launch(0, [...GATEWAY_ARGS], { ...gatewayEnv, PORT: String(flowPort) });
+    flow.stdout!.resume();
+    await waitFor(`http://127.0.0.1:${flowPort}/health`);
+    await sleep(500);
+    let flowing;
+    let rested = 0;
+    try {
+      flowing = await rssWithOpenStreams({ ...gw, url: `http://127.0.0.1:${flowPort}/v1/chat/completions`, pid: flow.pid! }, 1000, '[sim frames=100 delay=100]', 5000);
+      await sleep(60_000);
+      rested = rssBytes(flow.pid!);
+    } finally {
+      flow.kill('SIGTERM');
+    }
+    log(`RSS idle ${mb(flowing.idle)}, flowing ${mb(flowing.open)}, a minute after ${mb(rested)}`);
+    const agentResults = await agentSection();
+
     log(`soak: ${SOAK_SECONDS} s of good, bad and abandoned requests…`);
     const soaked = await soak(`http://127.0.0.1:${gatewayPort}`, gw.pid, KEY, SOAK_SECONDS, 16, log);
 
@@ -282,6 +432,9 @@ async function main() {
       ['streaming CPU at c=32 < 1.5 s per 1,000 streams of 200 chunks', `${streamCpuPer1000.toFixed(2)} s`, streamCpuPer1000 < 1.5],
       ['first streamed byte ≤ passthrough + 1 ms', `${ms(ttfb.gateway! - ttfb.passthrough!)} later`, ttfb.gateway! <= ttfb.passthrough! + 1],
       ['< 150 MB resident with 1,000 open streams', mb(memory.open), memory.open < 150 * 1024 * 1024],
+      ['< 150 MB resident with 1,000 streams open and flowing', mb(flowing.open), flowing.open < 150 * 1024 * 1024],
+      ['back within 20 MB of idle a minute after', `${mb(rested - flowing.idle)} above idle`, rested - flowing.idle < 20 * 1024 * 1024],
+      ...agentResults.goals,
     ] as const;
 
     const report = [
@@ -300,6 +453,9 @@ async function main() {
       `Time to first byte on a paced stream (20 chunks 10 ms apart, median of 40): gateway ${ms(ttfb.gateway!)}, passthrough ${ms(ttfb.passthrough!)}.`,
       `Latency at concurrency 1 (median of 2,000 sequential non-streaming requests, µs resolution): gateway ${ms(latency.gateway!)}, passthrough ${ms(latency.passthrough!)}, added ${ms(latency.gateway! - latency.passthrough!)}.`,
       `Resident memory of a fresh gateway: ${mb(memory.idle)} idle; ${mb(memory.open)} with 1,000 concurrent open streams (${memory.completed} of 1,000 completed with [DONE]). After the load runs above: ${mb(afterLoadRss)}.`,
+      `1,000 streams open and flowing (100 frames, one every 100 ms), on a fresh gateway: ${mb(flowing.idle)} idle, ${mb(flowing.open)} five seconds in (${flowing.completed} of 1,000 completed), ${mb(rested)} a minute after they ended.`,
+      '',
+      agentResults.text,
       '',
       '## Goals',
       '',

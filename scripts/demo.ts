@@ -5,7 +5,7 @@ import { KiroSimulator } from '../src/simulator/server.js';
 
 // `npm run demo`: the real gateway in front of the built-in Kiro simulator, so every route
 // (and /docs "Try it out") works without a Kiro account. Answers say they are simulated.
-const simulator = await new KiroSimulator({ answerDelayMs: 40 }).start();
+const simulator = await new KiroSimulator({ answerDelayMs: 40, keepRequests: 100 }).start();
 let parsed;
 try {
   parsed = loadConfig({ ...process.env, KIRO_BASE_URL: simulator.url, KIRO_AUTH_URL: simulator.url, KIRO_OIDC_URL: simulator.url, KIRO_MANAGEMENT_URL: simulator.url, KIRO_ACCESS_TOKEN: 'demo-access-token', KIRO_PROFILE_ARN: 'arn:aws:codewhisperer:us-east-1:000000000000:profile/SIMULATOR' }, process.argv.slice(2));

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { StringDecoder } from 'node:string_decoder';
@@ -329,21 +328,28 @@ export function firstTokens(text: string, tokens: number): string {
   return new StringDecoder('utf8').write(encoder.decode(encoder.encode(normalize(text)).slice(0, tokens)));
 }
 
-/** Texts at least this long are worth a cache entry (hashing them is far cheaper than counting). */
-const CACHE_FROM = 512;
-const counted = new LRUCache<string, number>({ max: 20_000 });
+/** Texts at least this long are worth a cache entry (shorter ones are counted from the piece cache). */
+const CACHE_FROM = 64;
+/**
+ * Counts of whole texts, keyed by the text itself. Not by a digest: hashing a string with
+ * node:crypto first converts it to UTF-8 — a copy of every prompt on every request — while a Map
+ * keyed by a long string costs V8 next to nothing (it hashes strings over 16 K characters by their
+ * length alone, then compares contents, a memcmp). The price is holding the texts: at most
+ * MAX_CACHED_CHARS characters of them.
+ */
+const MAX_CACHED_CHARS = 8_000_000;
+const counted = new LRUCache<string, number>({ max: 50_000, maxSize: MAX_CACHED_CHARS, sizeCalculation: (_tokens, text) => text.length });
 
 /**
- * countTokens, remembering long texts: agents resend the whole conversation every turn, so
- * without this a 100 k-token history would be re-counted on every request.
+ * countTokens, remembering texts: agents resend the whole conversation every turn, so without
+ * this a 100 k-token history would be re-counted on every request.
  */
 export function countTokensCached(text: string): number {
   if (text.length < CACHE_FROM) return countTokens(text);
-  const key = createHash('sha1').update(text).digest('base64');
-  let tokens = counted.get(key);
+  let tokens = counted.get(text);
   if (tokens === undefined) {
     tokens = countTokens(text);
-    counted.set(key, tokens);
+    if (text.length <= MAX_CACHED_CHARS / 4) counted.set(text, tokens);
   }
   return tokens;
 }
@@ -406,11 +412,10 @@ class TurnTaker {
 
   async countCached(text: string): Promise<number> {
     if (text.length < CACHE_FROM) return this.count(text);
-    const key = createHash('sha1').update(text).digest('base64');
-    let tokens = counted.get(key);
+    let tokens = counted.get(text);
     if (tokens === undefined) {
       tokens = await this.count(text);
-      counted.set(key, tokens);
+      if (text.length <= MAX_CACHED_CHARS / 4) counted.set(text, tokens);
     }
     return tokens;
   }

@@ -1,7 +1,14 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../chat/json-depth.js';
 import { bodyError as toGatewayError } from './errors.js';
+import { BodyBuffers, POOLED_FROM } from '../buffers.js';
 import { answerUnread } from './early-answer.js';
+import { parseJsonBytes } from './json-pieces.js';
+
+/** Where a large body's chunks are put together to be parsed (one set for the process). */
+const BODIES = new BodyBuffers();
+/** What JSON counts as white space (and body-parser skips before the first token). */
+const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 /** An error shaped like body-parser's, so the error handler maps both the same way. */
 const bodyError = (status: number, type: string, message: string, extra: Record<string, unknown> = {}) =>
@@ -96,19 +103,28 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
       else chunks.push(chunk);
     };
     const onEnd = () => {
-      let text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      // As body-parser's strict mode: an empty body is {}, and only an object or an array is JSON here.
-      const first = /\S/.exec(text)?.[0];
-      if (first === undefined) {
-        req.body = {};
-        return settle();
-      }
-      if (first !== '{' && first !== '[') return settle(bodyError(400, 'entity.parse.failed', `Unexpected token "${first}": the body must be a JSON object`));
+      const lease = chunks.length > 1 && size >= POOLED_FROM ? BODIES.concat(chunks, size) : undefined;
+      let bytes = lease?.bytes ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
       try {
-        req.body = JSON.parse(text);
-      } catch (error) {
-        return settle(bodyError(400, 'entity.parse.failed', (error as Error).message));
+        if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+        // As body-parser's strict mode: an empty body is {}, and only an object or an array is JSON here.
+        let at = 0;
+        while (at < bytes.length && JSON_SPACE.has(bytes[at]!)) at++;
+        if (at === bytes.length) {
+          req.body = {};
+          return settle();
+        }
+        if (bytes[at] !== 0x7b && bytes[at] !== 0x5b) {
+          const first = String.fromCodePoint(bytes.toString('utf8', at, at + 4).codePointAt(0)!);
+          return settle(bodyError(400, 'entity.parse.failed', `Unexpected token "${first}": the body must be a JSON object`));
+        }
+        try {
+          req.body = parseJsonBytes(bytes);
+        } catch (error) {
+          return settle(bodyError(400, 'entity.parse.failed', (error as Error).message));
+        }
+      } finally {
+        lease?.release();
       }
       settle();
     };

@@ -352,7 +352,58 @@ export interface BuiltKiroRequest {
   toolNames: ToolNameMap;
   /** Byte length of the JSON body. */
   bytes: number;
-  json: string;
+  /** The JSON body in pieces, each small (see jsonPieces); joined, they are JSON.stringify(body). */
+  pieces: readonly string[];
+  /** The JSON body as one string (joined when asked: the request path writes the pieces instead). */
+  readonly json: string;
+}
+
+/**
+ * JSON.stringify(value), as pieces that join to it: objects and arrays down to `depth` levels are
+ * taken apart, deeper values are stringified whole. A long conversation as one string is a large
+ * allocation — over 128 KB V8 takes fresh memory from the kernel for it, which cost more than the
+ * stringifying — and it would be copied once more into the buffer that is sent. Its pieces (a
+ * history entry each) are small, and are written into a reused buffer one by one.
+ */
+export function jsonPieces(value: unknown, depth = 3, out: string[] = []): string[] {
+  if (depth === 0 || value === null || typeof value !== 'object') {
+    out.push(JSON.stringify(value) ?? 'null');
+    return out;
+  }
+  if (Array.isArray(value)) {
+    out.push('[');
+    value.forEach((item, i) => {
+      if (i > 0) out.push(',');
+      jsonPieces(item, depth - 1, out);
+    });
+    out.push(']');
+    return out;
+  }
+  out.push('{');
+  let first = true;
+  for (const [key, item] of Object.entries(value)) {
+    if (item === undefined || typeof item === 'function') continue;
+    out.push(`${first ? '' : ','}${JSON.stringify(key)}:`);
+    first = false;
+    jsonPieces(item, depth - 1, out);
+  }
+  out.push('}');
+  return out;
+}
+
+function built(body: KiroRequestBody, toolNames: ToolNameMap): BuiltKiroRequest {
+  const pieces = jsonPieces(body);
+  let bytes = 0;
+  for (const piece of pieces) bytes += Buffer.byteLength(piece);
+  return {
+    body,
+    toolNames,
+    bytes,
+    pieces,
+    get json() {
+      return pieces.join('');
+    },
+  };
 }
 
 function assemble(turns: readonly Turn[], tools: KiroTool[] | undefined, request: ChatRequest, options: KiroRequestOptions): KiroRequestBody {
@@ -381,7 +432,23 @@ function assemble(turns: readonly Turn[], tools: KiroTool[] | undefined, request
  */
 export function withProfileArn(built: BuiltKiroRequest, profileArn: string): string {
   if (built.body.profileArn !== undefined) return built.json;
-  return `${built.json.slice(0, -1)},"profileArn":${JSON.stringify(profileArn)}}`;
+  return `${built.json.slice(0, -1)}${arnTail(profileArn)}`;
+}
+
+/** What replaces the body's closing brace to add the profile ARN (ASCII: a character is a byte). */
+const arnTail = (profileArn: string) => `,"profileArn":${JSON.stringify(profileArn)}}`;
+
+/** The UTF-8 length of the body sent with `profileArn` (undefined: as built). */
+export function kiroBodyBytes(built: BuiltKiroRequest, profileArn: string | undefined): number {
+  return profileArn === undefined || built.body.profileArn !== undefined ? built.bytes : built.bytes - 1 + arnTail(profileArn).length;
+}
+
+/** Writes the body (with `profileArn`, as kiroBodyBytes counts it) into `target`, piece by piece. */
+export function writeKiroBody(built: BuiltKiroRequest, profileArn: string | undefined, target: Buffer): number {
+  let at = 0;
+  for (const piece of built.pieces) at += target.write(piece, at, 'utf8');
+  if (profileArn !== undefined && built.body.profileArn === undefined) at += target.write(arnTail(profileArn), at - 1, 'latin1') - 1;
+  return at;
 }
 
 const turnBytes = (turn: Turn): number => Buffer.byteLength(JSON.stringify(turn));
@@ -416,15 +483,13 @@ export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptio
   turns = fillEmptyContent(limitHistoryImages(foldSystemPrompt(turns, instructions)));
 
   const limit = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
-  let body = assemble(turns, plan.tools, request, options);
-  let json = JSON.stringify(body);
-  if (Buffer.byteLength(json) > limit) {
+  let result = built(assemble(turns, plan.tools, request, options), names);
+  if (result.bytes > limit) {
     // Old images are the one thing that can go without losing the conversation.
     turns = limitHistoryImages(turns, 0);
-    body = assemble(turns, plan.tools, request, options);
-    json = JSON.stringify(body);
+    result = built(assemble(turns, plan.tools, request, options), names);
   }
-  const bytes = Buffer.byteLength(json);
+  const bytes = result.bytes;
   if (bytes > limit) {
     const largest = largestTurn(turns);
     const index = largest.turn.sources.at(-1);
@@ -435,7 +500,7 @@ export function buildKiroRequest(request: ChatRequest, options: KiroRequestOptio
       { code: 'request_too_large_for_kiro', param: index === undefined ? 'messages' : `messages.${index}` },
     );
   }
-  return { body, toolNames: names, bytes, json };
+  return result;
 }
 
 /**

@@ -6,6 +6,7 @@ import { countAllTokensAsync } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
 import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo, SearchResult } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
+import { BodyBuffers, POOLED_FROM } from '../buffers.js';
 import { KiroEndpoints, sendsProfile, type KiroHostTemplates } from './endpoints.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
 import { decodeFrame, MessageFramer } from './eventstream.js';
@@ -13,7 +14,7 @@ import { KiroEventTranslator } from './events.js';
 import { kiroHeaders } from './headers.js';
 import { AccountInsights, type SharedFigures } from './insights.js';
 import type { Logger } from '../logger.js';
-import { buildKiroRequest, kiroPromptParts, withProfileArn, type BuiltKiroRequest } from './request.js';
+import { buildKiroRequest, kiroBodyBytes, kiroPromptParts, withProfileArn, writeKiroBody, type BuiltKiroRequest } from './request.js';
 
 export interface ResilienceOptions {
   /** Give up (and maybe retry) when Kiro has not started answering in this long. */
@@ -63,6 +64,7 @@ export class KiroUpstream implements ChatUpstream {
   /** A retried request is built for Kiro once. */
   private readonly built = new WeakMap<ChatRequest, BuiltKiroRequest>();
   private readonly builtWithoutThinking = new WeakMap<ChatRequest, BuiltKiroRequest>();
+  private readonly bodies = new BodyBuffers();
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.endpoints = new KiroEndpoints(options.hosts);
@@ -315,15 +317,22 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   private async send(built: BuiltKiroRequest, credentials: KiroCredentials, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    const body = credentials.profileArn && sendsProfile(credentials) ? withProfileArn(built, credentials.profileArn) : built.json;
+    const profileArn = credentials.profileArn && sendsProfile(credentials) ? credentials.profileArn : undefined;
+    const bytes = kiroBodyBytes(built, profileArn);
+    // A large body is written piece by piece into a reused buffer, a small one sent as a string.
+    const lease = bytes >= POOLED_FROM ? this.bodies.take(bytes) : undefined;
+    if (lease) writeKiroBody(built, profileArn, lease.bytes);
     try {
-      return await request(this.endpoints.chat(credentials), {
+      const response = await request(this.endpoints.chat(credentials), {
         method: 'POST',
         headers: kiroHeaders(credentials.accessToken, credentials.fingerprint),
-        body,
+        body: lease?.bytes ?? (profileArn ? withProfileArn(built, profileArn) : built.json),
         dispatcher: this.options.dispatcher,
         signal,
       });
+      // Kiro answers 200 only once it has read the whole body: the buffer is free again.
+      if (response.statusCode === 200) lease?.release();
+      return response;
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
       throw mapTransportError(error);

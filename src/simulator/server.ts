@@ -15,6 +15,8 @@ export interface SimulatorOptions {
   strict?: boolean;
   /** Delay between frames of the default answer (the demo uses this to look like a live model). */
   answerDelayMs?: number;
+  /** Keep at most this many recorded requests (default: all, as the tests want). */
+  keepRequests?: number;
 }
 
 export interface RefreshBehaviour {
@@ -223,6 +225,8 @@ export class KiroSimulator {
   private async chat(req: IncomingMessage, res: ServerResponse, body: unknown, legacy = false): Promise<void> {
     const recorded: RecordedRequest = { path: `${legacy ? Q_HOST_PREFIX : ''}/generateAssistantResponse`, headers: req.headers, body };
     this.requests.push(recorded);
+    // A long-running simulator (the demo, the bench) keeps only the newest requests.
+    if (this.requests.length > (this.options.keepRequests ?? Infinity)) this.requests.splice(0, this.requests.length - this.options.keepRequests!);
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const known = this.accounts.knownAccess(token);
     if (this.validTokens && (!token || (!this.validTokens.has(token) && !known))) return this.json(res, 403, INVALID_TOKEN);
