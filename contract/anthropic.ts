@@ -47,7 +47,7 @@ export const AnthropicToolResultBlockParamSchema = extendApi(
     .object({
       type: z.literal('tool_result'),
       tool_use_id: z.string(),
-      content: z.union([z.string(), z.array(z.union([AnthropicTextBlockParamSchema, AnthropicImageBlockParamSchema, z.object({ type: z.string() }).passthrough()]))]).optional(),
+      content: z.union([z.array(z.union([AnthropicTextBlockParamSchema, AnthropicImageBlockParamSchema, z.object({ type: z.string() }).passthrough()])), z.string()]).optional(),
       is_error: z.boolean().nullish(),
     })
     .passthrough(),
@@ -99,7 +99,7 @@ export const AnthropicMessageParamSchema = extendApi(
   z
     .object({
       role: z.enum(['user', 'assistant', 'system']).describe('`system` inside messages (newer Claude Code builds) is taken as instructions.'),
-      content: z.union([z.string(), z.array(AnthropicContentBlockParamSchema)]),
+      content: z.union([z.array(AnthropicContentBlockParamSchema), z.string()]),
     })
     .passthrough(),
   { title: 'AnthropicMessageParam' },
@@ -140,7 +140,7 @@ const ThinkingConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('disabled') }).passthrough(),
 ]);
 
-const SystemSchema = z.union([z.string(), z.array(AnthropicTextBlockParamSchema)]);
+const SystemSchema = z.union([z.array(AnthropicTextBlockParamSchema), z.string()]);
 
 const MessagesRequestShape = {
   model: z.string().min(1).describe('A model id from GET /v1/models (Claude Code\'s ids resolve, `[1m]` suffixes included).'),

@@ -21,13 +21,13 @@ export const ResponsesMessageItemSchema = extendApi(
       type: z.literal('message').optional(),
       id: z.string().nullish(),
       role: z.enum(['user', 'assistant', 'system', 'developer']),
-      content: z.union([z.string(), z.array(z.discriminatedUnion('type', [InputText, InputImage, OutputText, Refusal, InputFile]))]),
+      content: z.union([z.array(z.discriminatedUnion('type', [InputText, InputImage, OutputText, Refusal, InputFile])), z.string()]),
     })
     .passthrough(),
   { title: 'ResponsesInputMessage' },
 );
 
-const OutputParts = z.union([z.string(), z.array(z.discriminatedUnion('type', [InputText, InputImage, OutputText, InputFile]))]);
+const OutputParts = z.union([z.array(z.discriminatedUnion('type', [InputText, InputImage, OutputText, InputFile])), z.string()]);
 
 export const ResponsesFunctionCallItemSchema = extendApi(
   z.object({ type: z.literal('function_call'), id: z.string().nullish(), call_id: z.string(), namespace: z.string().nullish(), name: z.string(), arguments: z.string() }).passthrough(),
@@ -72,7 +72,7 @@ export const ResponsesCompactionTriggerSchema = extendApi(z.object({ type: z.lit
 const KNOWN_ITEMS = ['message', 'function_call', 'function_call_output', 'custom_tool_call', 'custom_tool_call_output', 'reasoning', 'item_reference', 'compaction', 'compaction_trigger'];
 
 export const ResponsesInputItemSchema = z.union([
-  ResponsesMessageItemSchema,
+  // The typed items first: a failed alternative costs zod an issue object, and most items are calls and results.
   z.discriminatedUnion('type', [
     ResponsesFunctionCallItemSchema,
     ResponsesFunctionCallOutputItemSchema,
@@ -83,6 +83,7 @@ export const ResponsesInputItemSchema = z.union([
     ResponsesCompactionItemSchema,
     ResponsesCompactionTriggerSchema,
   ]),
+  ResponsesMessageItemSchema,
   z
     .object({ type: z.string() })
     .passthrough()
@@ -119,7 +120,7 @@ export const ResponsesCreateRequestSchema = extendApi(
   z
     .object({
       model: z.string().min(1).describe('A model id from GET /v1/models, or an alias.'),
-      input: z.union([z.string(), z.array(ResponsesInputItemSchema)]).optional(),
+      input: z.union([z.array(ResponsesInputItemSchema), z.string()]).optional(),
       instructions: z.string().nullish(),
       tools: z.array(ResponsesToolSchema).nullish(),
       tool_choice: z.union([z.enum(['auto', 'none', 'required']), z.object({ type: z.string(), name: z.string().optional() }).passthrough()]).nullish(),
@@ -152,7 +153,7 @@ export const ResponsesCompactRequestSchema = extendApi(
   z
     .object({
       model: z.string().min(1),
-      input: z.union([z.string(), z.array(ResponsesInputItemSchema)]).optional(),
+      input: z.union([z.array(ResponsesInputItemSchema), z.string()]).optional(),
       instructions: z.string().nullish(),
       previous_response_id: z.string().nullish(),
     })

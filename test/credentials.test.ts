@@ -302,3 +302,27 @@ describe('account pool timing', () => {
     }
   });
 });
+
+describe('account pool: live accounts', () => {
+  it('liveFingerprints names exactly the accounts accounts() calls healthy or cooling down', () => {
+    let clock = 1_000_000;
+    const now = () => clock;
+    const options = { authUrl: 'http://127.0.0.1:9', oidcUrl: 'http://127.0.0.1:9', managementUrl: 'http://127.0.0.1:9', profileArn: SIMULATOR_PROFILE_ARN, writeBack: false, refreshMarginMs: 0, logger: createLogger('silent'), now };
+    const healthy = new KiroAccount({ kind: 'env', accessToken: 'token-a', refreshToken: 'r' }, options);
+    const resting = new KiroAccount({ kind: 'env', accessToken: 'token-b', refreshToken: 'r' }, options);
+    const other = new KiroAccount({ kind: 'env', accessToken: 'token-c' }, options);
+    const pool = new AccountPool([healthy, resting, other], undefined, now);
+    resting.coolDown(clock + 10_000, 'throttled by Kiro (429)');
+    const live = () =>
+      pool
+        .accounts()
+        .filter((a) => a.state === 'healthy' || a.state === 'cooling_down')
+        .map((a) => a.fingerprint);
+    assert.deepEqual(pool.liveFingerprints(), live());
+    assert.ok(pool.liveFingerprints().includes(resting.fingerprint), 'a resting account is still live');
+    (resting as unknown as { markDead(error: Error): void }).markDead(new Error('refresh token revoked'));
+    assert.deepEqual(pool.liveFingerprints(), live());
+    clock += 20_000;
+    assert.deepEqual(pool.liveFingerprints(), live());
+  });
+});

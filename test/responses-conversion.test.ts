@@ -351,3 +351,25 @@ describe('the memory response store', () => {
     assert.equal(await store.get('alice', 'r3'), undefined);
   });
 });
+
+describe('Responses stream: the request echoes written once', () => {
+  it('every snapshot carries instructions and tools exactly, in the key order of a plain JSON.stringify, however odd their text', async () => {
+    const odd = 'Instructions with "quotes", \\ backslashes, $& and $1, a NUL \u0000, 漢字 and 😀; ' + 'x'.repeat(60_000);
+    const echoing: ResponseFrame = { ...frame, instructions: odd, tools: [{ type: 'function', name: 'run', description: '$`$\'', parameters: { type: 'object' }, strict: null }] as ResponseFrame['tools'] };
+    const encoder = new ResponsesStreamEncoder(echoing, options(), async () => undefined);
+    const text = encoder.start() + (await encoder.encode([{ type: 'text', text: `the placeholder's look-alike: \u0000ki2api-echo-` }, finish()]));
+    const events = text
+      .trim()
+      .split('\n\n')
+      .map((block) => JSON.parse(block.split('\n')[1]!.slice(6)) as { type: string; response?: Record<string, unknown> });
+    const snapshots = events.filter((e) => e.response);
+    assert.deepEqual(snapshots.map((e) => e.type), ['response.created', 'response.in_progress', 'response.completed']);
+    for (const { response } of snapshots) {
+      assert.equal(response!.instructions, odd);
+      assert.deepEqual(response!.tools, echoing.tools);
+      const keys = Object.keys(response!);
+      assert.deepEqual(keys.slice(0, Object.keys(echoing).length), Object.keys(echoing), 'the frame keys stay in order');
+    }
+    assert.match(JSON.stringify(events), /placeholder's look-alike/);
+  });
+});

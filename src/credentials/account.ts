@@ -173,6 +173,14 @@ export class KiroAccount {
     return token.expiresAt !== undefined && token.expiresAt - this.now() <= this.options.refreshMarginMs;
   }
 
+  /** True when health() would say healthy or cooling_down (cheap: no report is built). */
+  isLive(): boolean {
+    this.reloadIfChanged();
+    if (this.dead || this.unusable || !this.token) return false;
+    if (this.cooldownUntil > this.now()) return true;
+    return !(!this.token.refreshToken && this.token.expiresAt !== undefined && this.token.expiresAt <= this.now());
+  }
+
   health(): AccountHealth {
     this.reloadIfChanged();
     const expiresAt = this.token?.expiresAt !== undefined ? new Date(this.token.expiresAt).toISOString() : null;

@@ -222,6 +222,10 @@ export class AccountPool implements CredentialProvider {
     return this.members.map((a) => a.health());
   }
 
+  liveFingerprints(): string[] {
+    return this.members.filter((a) => a.isLive()).map((a) => a.fingerprint);
+  }
+
   status(): CredentialStatus {
     if (this.members.every((a) => a.isMissing())) {
       const where = this.members.length > 0 ? this.members.map((a) => a.source).join(', ') : (this.missing ?? 'nothing configured');

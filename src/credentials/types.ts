@@ -73,6 +73,8 @@ export interface CredentialProvider {
   readonly size: number;
   status(): CredentialStatus;
   accounts(): AccountHealth[];
+  /** The accounts that are healthy or cooling down, as accounts() would say, without building it (asked on every request). */
+  liveFingerprints?(): string[];
 }
 
 /** A login's tokens as the replicas share them; `version` rises with every refresh. */

@@ -68,7 +68,9 @@ export class AccountInsights {
 
   /** The accounts that can be asked: not dead, holding a token. */
   private live(): string[] {
-    return this.options.credentials
+    const credentials = this.options.credentials;
+    if (credentials.liveFingerprints) return credentials.liveFingerprints();
+    return credentials
       .accounts()
       .filter((a) => a.state === 'healthy' || a.state === 'cooling_down')
       .map((a) => a.fingerprint);

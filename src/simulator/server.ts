@@ -17,6 +17,8 @@ export interface SimulatorOptions {
   answerDelayMs?: number;
   /** Keep at most this many recorded requests (default: all, as the tests want). */
   keepRequests?: number;
+  /** Tokens no account knows may go over their credits (a long-running simulator: the bench sends millions of requests). */
+  unmetered?: boolean;
 }
 
 export interface RefreshBehaviour {
@@ -112,6 +114,7 @@ export class KiroSimulator {
 
   constructor(private readonly options: SimulatorOptions = {}) {
     this.strict = options.strict ?? false;
+    if (options.unmetered) this.accounts.anyone.usage.overage = true;
   }
 
   get url(): string {

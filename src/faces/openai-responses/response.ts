@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Response, ResponseOutputItem } from '../../../contract/index.js';
 import type { GatewayError } from '../../chat/errors.js';
 import type { ChatEvent, EventBatch, Usage } from '../../chat/types.js';
@@ -252,6 +253,11 @@ export function finishedResponse(frame: ResponseFrame, output: ResponseOutputIte
   return { ...frame, ...outcome(finish), completed_at: now(), error: null, output: output.map(shown), usage: toResponsesUsage(finish.usage) };
 }
 
+/** The frame's fields that echo the request, large for agents. */
+const ECHOED = ['instructions', 'tools'] as const;
+/** Stands in for an echo while its snapshot is stringified; no text a client sends holds it (NUL and a per-process random part). */
+const PLACEHOLDER = `\u0000ki2api-echo-${randomBytes(8).toString('hex')}-`;
+
 /** Writes the Responses stream. `onFinished` stores the response before the terminal event goes out. */
 export class ResponsesStreamEncoder implements SseEncoder {
   readonly keepAlive = ': keep-alive\n\n';
@@ -271,8 +277,34 @@ export class ResponsesStreamEncoder implements SseEncoder {
     this.builder = new OutputBuilder(options, (type, data) => this.write(type, data));
   }
 
+  /**
+   * The frame's echoes of the request — `instructions` and `tools`, which for Codex or a Claude
+   * Code-sized prompt are 50–100 KB — serialised once: every response snapshot in the stream
+   * (created, in_progress, completed) carries them, and stringifying them each time was most of
+   * what the Responses stream cost on agent-sized requests.
+   */
+  private readonly echoes = new Map<string, string>();
+
   private write(type: string, data: Record<string, unknown>): void {
-    this.out += `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...data })}\n\n`;
+    const response = data.response as Record<string, unknown> | undefined;
+    if (!response) {
+      this.out += `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...data })}\n\n`;
+      return;
+    }
+    // Placeholders stand in for the echoes, then the ready JSON replaces them.
+    const light: Record<string, unknown> = { ...response };
+    const used: [string, string][] = [];
+    for (const key of ECHOED) {
+      if (response[key] === undefined || response[key] !== (this.frame as Record<string, unknown>)[key]) continue;
+      let json = this.echoes.get(key);
+      if (json === undefined) this.echoes.set(key, (json = JSON.stringify(response[key])));
+      const placeholder = `${PLACEHOLDER}${key}`;
+      light[key] = placeholder;
+      used.push([JSON.stringify(placeholder), json]);
+    }
+    let text = JSON.stringify({ type, sequence_number: this.sequence++, ...data, response: light });
+    for (const [placeholder, json] of used) text = text.replace(placeholder, () => json);
+    this.out += `event: ${type}\ndata: ${text}\n\n`;
   }
 
   private snapshot(): Response {
