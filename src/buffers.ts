@@ -50,13 +50,6 @@ export class BodyBuffers {
     };
   }
 
-  /** `text` as UTF-8 in a reused buffer; `byteLength` is its UTF-8 length, when known. */
-  encode(text: string, byteLength = Buffer.byteLength(text)): BodyLease {
-    const lease = this.take(byteLength);
-    lease.bytes.write(text, 0, 'utf8');
-    return lease;
-  }
-
   /** `chunks` one after another in a reused buffer. */
   concat(chunks: readonly Buffer[], total: number): BodyLease {
     const lease = this.take(total);

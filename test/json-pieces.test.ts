@@ -94,13 +94,18 @@ describe('jsonPieces: JSON.stringify in pieces', () => {
 describe('BodyBuffers', () => {
   it('reuses a returned buffer, never one still out, and keeps no more than it may', () => {
     const buffers = new BodyBuffers();
-    const first = buffers.encode('x'.repeat(40_000));
-    const second = buffers.encode('y'.repeat(40_000));
+    const text = (fill: string, length: number) => {
+      const lease = buffers.take(length);
+      lease.bytes.write(fill.repeat(length));
+      return lease;
+    };
+    const first = text('x', 40_000);
+    const second = text('y', 40_000);
     assert.notEqual(first.bytes.buffer, second.bytes.buffer, 'two leases out at once never share memory');
     first.release();
     first.release();
     assert.equal(buffers.idleBytes, 64 * 1024);
-    const third = buffers.encode('z'.repeat(50_000));
+    const third = text('z', 50_000);
     assert.equal(third.bytes.buffer, first.bytes.buffer, 'the returned buffer is used again');
     assert.equal(third.bytes.toString(), 'z'.repeat(50_000));
     assert.equal(buffers.idleBytes, 0);
