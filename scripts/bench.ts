@@ -8,7 +8,7 @@ import { Agent, request } from 'undici';
 import { buildKiroRequest } from '../src/kiro/request.js';
 import { VERSION } from '../src/version.js';
 import { soak, soakReport } from './bench/soak.js';
-import { FACES, hasWrk, kiroBodyOf, variant, wrk } from './bench/agents.js';
+import { COLD_VARIANTS, FACES, hasWrk, kiroBodyOf, variant, wrk } from './bench/agents.js';
 import { captureClaudeCode } from './bench/capture.js';
 import { micro } from './bench/micro.js';
 
@@ -212,7 +212,7 @@ async function agentScenarios(gateway: { url: string; pid: number }, pass: { url
   const rounds = Number(process.env.BENCH_AGENT_ROUNDS ?? 3);
   for (const size of sizes) {
     const anthropic = JSON.parse(captured.bodies.get(size)!) as Record<string, unknown>;
-    const variants = Array.from({ length: VARIANTS_COLD }, (_, k) => variant(anthropic, `v${k}-${Date.now()}`) as Record<string, unknown>);
+    const variants = Array.from({ length: COLD_VARIANTS }, (_, k) => variant(anthropic, `v${k}-${Date.now()}`) as Record<string, unknown>);
     const kiro = { warm: [await kiroBodyOf(anthropic, arn)], cold: await Promise.all(variants.map((v) => kiroBodyOf(v, arn))) };
     for (const face of FACES) {
       for (const mode of ['warm', 'cold'] as const) {
@@ -246,7 +246,6 @@ async function agentScenarios(gateway: { url: string; pid: number }, pass: { url
   return { rows, claudeCode: captured.claudeCode };
 }
 
-const VARIANTS_COLD = 64;
 
 /** Small requests and 200-frame streams at c=32 through wrk: gateway, passthrough, and the simulator hit directly. */
 function wrkFloors(targets: { name: string; url: string; pid?: number; body: string; headers: Record<string, string> }[]): string[] {
@@ -389,36 +388,31 @@ async function main() {
     const ttfb = await sequential(targets, '[sim frames=20 delay=10]', 40, 'first byte');
     log(`TTFB gateway ${ms(ttfb.gateway!)}, passthrough ${ms(ttfb.passthrough!)}`);
 
+    /** `measure` run against a gateway started for it alone (its memory owes nothing to the runs above), stopped afterwards. */
+    const onFreshGateway = async <T>(measure: (target: Target) => Promise<T>): Promise<T> => {
+      const port = await freePort();
+      const fresh = launch(0, [...GATEWAY_ARGS], { ...gatewayEnv, PORT: String(port) });
+      fresh.stdout!.resume();
+      try {
+        await waitFor(`http://127.0.0.1:${port}/health`);
+        await sleep(500);
+        return await measure({ ...gw, url: `http://127.0.0.1:${port}/v1/chat/completions`, pid: fresh.pid! });
+      } finally {
+        fresh.kill('SIGTERM');
+      }
+    };
+
     const afterLoadRss = rssBytes(gw.pid);
     log('1,000 concurrent open streams, on a fresh gateway…');
-    const freshPort = await freePort();
-    const fresh = launch(0, [...GATEWAY_ARGS], { ...gatewayEnv, PORT: String(freshPort) });
-    fresh.stdout!.resume();
-    await waitFor(`http://127.0.0.1:${freshPort}/health`);
-    await sleep(500);
-    let memory;
-    try {
-      memory = await rssWithOpenStreams({ ...gw, url: `http://127.0.0.1:${freshPort}/v1/chat/completions`, pid: fresh.pid! }, 1000);
-    } finally {
-      fresh.kill('SIGTERM');
-    }
+    const memory = await onFreshGateway((target) => rssWithOpenStreams(target, 1000));
     log(`RSS idle ${mb(memory.idle)}, with 1,000 open streams ${mb(memory.open)} (${memory.completed}/1000 completed); after the load runs ${mb(afterLoadRss)}`);
 
     log('1,000 streams open and flowing (a frame every 100 ms), on a fresh gateway, then a minute of rest…');
-    const flowPort = await freePort();
-    const flow = launch(0, [...GATEWAY_ARGS], { ...gatewayEnv, PORT: String(flowPort) });
-    flow.stdout!.resume();
-    await waitFor(`http://127.0.0.1:${flowPort}/health`);
-    await sleep(500);
-    let flowing;
-    let rested = 0;
-    try {
-      flowing = await rssWithOpenStreams({ ...gw, url: `http://127.0.0.1:${flowPort}/v1/chat/completions`, pid: flow.pid! }, 1000, '[sim frames=100 delay=100]', 5000);
+    const { flowing, rested } = await onFreshGateway(async (target) => {
+      const flowing = await rssWithOpenStreams(target, 1000, '[sim frames=100 delay=100]', 5000);
       await sleep(60_000);
-      rested = rssBytes(flow.pid!);
-    } finally {
-      flow.kill('SIGTERM');
-    }
+      return { flowing, rested: rssBytes(target.pid) };
+    });
     log(`RSS idle ${mb(flowing.idle)}, flowing ${mb(flowing.open)}, a minute after ${mb(rested)}`);
     const agentResults = await agentSection();
 

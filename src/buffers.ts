@@ -69,3 +69,6 @@ function sizeClass(bytes: number): number {
   while (size < bytes) size *= 2;
   return size;
 }
+
+/** The process's one set: client bodies and Kiro bodies share the shelves (and the idle cap). */
+export const bodyBuffers = new BodyBuffers();

@@ -12,6 +12,8 @@ import {
   toTurns,
   type Turn,
   withProfileArn,
+  kiroBodyBytes,
+  writeKiroBody,
 } from '../src/kiro/request.js';
 import { findViolation } from '../src/simulator/strict.js';
 
@@ -62,6 +64,21 @@ describe('Kiro request: whole bodies', () => {
     assert.deepEqual(JSON.parse(withProfileArn(built, arn)), { ...built.body, profileArn: arn });
     const withArn = buildKiroRequest(request({ messages: [{ role: 'user', content: text('Hi') }] }), options);
     assert.equal(withProfileArn(withArn, arn), withArn.json, 'a body that has its ARN keeps it');
+  });
+
+  it('writes into a buffer, piece by piece, the same bytes as the JSON string, with or without the ARN', () => {
+    const arn = 'arn:aws:codewhisperer:us-east-1:123456789012:profile/"quoted"\\';
+    const long = 'ünïcode 漢字 😀 "quoted" \\ '.repeat(2000);
+    const built = buildKiroRequest(request({ messages: [{ role: 'user', content: text(long) }, { role: 'assistant', content: text('ok') }, { role: 'user', content: text('again') }] }), { conversationId: options.conversationId });
+    for (const [profileArn, expected] of [[undefined, built.json], [arn, withProfileArn(built, arn)]] as const) {
+      const bytes = kiroBodyBytes(built, profileArn);
+      assert.equal(bytes, Buffer.byteLength(expected));
+      const target = Buffer.alloc(bytes + 10);
+      assert.equal(writeKiroBody(built, profileArn, target), bytes);
+      assert.equal(target.subarray(0, bytes).toString('utf8'), expected);
+    }
+    const withArn = buildKiroRequest(request({ messages: [{ role: 'user', content: text('Hi') }] }), options);
+    assert.equal(kiroBodyBytes(withArn, arn), withArn.bytes, 'a body that has its ARN keeps it');
   });
 
   it('builds example A of kiro-protocol.md §3.4 exactly', () => {

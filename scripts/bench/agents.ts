@@ -12,7 +12,8 @@ import { buildKiroRequest } from '../../src/kiro/request.js';
 // each text in them prefixed differently, so no cache of the gateway's ever hits.
 
 type Json = Record<string, unknown>;
-const VARIANTS = 64;
+/** How many different bodies a cold run sends in turn (more than the caches keep). */
+export const COLD_VARIANTS = 64;
 
 export const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 

@@ -173,16 +173,24 @@ export class KiroAccount {
     return token.expiresAt !== undefined && token.expiresAt - this.now() <= this.options.refreshMarginMs;
   }
 
-  /** True when health() would say healthy or cooling_down (cheap: no report is built). */
-  isLive(): boolean {
+  /** The account's state now, as health() reports it (the file re-read first when due). */
+  private state(): AccountHealth['state'] {
     this.reloadIfChanged();
-    if (this.dead || this.unusable || !this.token) return false;
-    if (this.cooldownUntil > this.now()) return true;
-    return !(!this.token.refreshToken && this.token.expiresAt !== undefined && this.token.expiresAt <= this.now());
+    if (this.dead) return 'dead';
+    if (this.unusable || !this.token) return 'unusable';
+    if (this.cooldownUntil > this.now()) return 'cooling_down';
+    if (!this.token.refreshToken && this.token.expiresAt !== undefined && this.token.expiresAt <= this.now()) return 'unusable';
+    return 'healthy';
+  }
+
+  /** True when health() would say healthy or cooling_down (cheap: no report is built; asked on every request). */
+  isLive(): boolean {
+    const state = this.state();
+    return state === 'healthy' || state === 'cooling_down';
   }
 
   health(): AccountHealth {
-    this.reloadIfChanged();
+    const state = this.state();
     const expiresAt = this.token?.expiresAt !== undefined ? new Date(this.token.expiresAt).toISOString() : null;
     const base = {
       fingerprint: this.fingerprint,
@@ -193,16 +201,18 @@ export class KiroAccount {
       region: this.region(),
       expiresAt,
     };
-    if (this.dead) return { ...base, state: 'dead', cooldownUntil: null, problem: this.dead, fix: RELOGIN_FIX };
-    if (this.unusable || !this.token) return { ...base, state: 'unusable', cooldownUntil: null, problem: this.unusable ?? 'no token', fix: RELOGIN_FIX };
-    if (this.cooldownUntil > this.now()) {
-      return { ...base, state: 'cooling_down', cooldownUntil: new Date(this.cooldownUntil).toISOString(), problem: this.cooldownReason ?? null, fix: null };
+    switch (state) {
+      case 'dead':
+        return { ...base, state, cooldownUntil: null, problem: this.dead!, fix: RELOGIN_FIX };
+      case 'unusable': {
+        const problem = this.unusable ?? (this.token ? `the access token expired at ${expiresAt} and there is no refresh token` : 'no token');
+        return { ...base, state, cooldownUntil: null, problem, fix: RELOGIN_FIX };
+      }
+      case 'cooling_down':
+        return { ...base, state, cooldownUntil: new Date(this.cooldownUntil).toISOString(), problem: this.cooldownReason ?? null, fix: null };
+      case 'healthy':
+        return { ...base, state, cooldownUntil: null, problem: this.profileProblem || null, fix: this.profileProblem ? PROFILE_FIX : null };
     }
-    if (!this.token.refreshToken && this.token.expiresAt !== undefined && this.token.expiresAt <= this.now()) {
-      return { ...base, state: 'unusable', cooldownUntil: null, problem: `the access token expired at ${expiresAt} and there is no refresh token`, fix: RELOGIN_FIX };
-    }
-    if (this.profileProblem) return { ...base, state: 'healthy', cooldownUntil: null, problem: this.profileProblem, fix: PROFILE_FIX };
-    return { ...base, state: 'healthy', cooldownUntil: null, problem: null, fix: null };
   }
 
   private profileArn(): string | undefined {

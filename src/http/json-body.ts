@@ -1,12 +1,10 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../chat/json-depth.js';
 import { bodyError as toGatewayError } from './errors.js';
-import { BodyBuffers, POOLED_FROM } from '../buffers.js';
+import { bodyBuffers, POOLED_FROM } from '../buffers.js';
 import { answerUnread } from './early-answer.js';
 import { parseJsonBytes } from './json-pieces.js';
 
-/** Where a large body's chunks are put together to be parsed (one set for the process). */
-const BODIES = new BodyBuffers();
 /** What JSON counts as white space (and body-parser skips before the first token). */
 const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
@@ -103,7 +101,7 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
       else chunks.push(chunk);
     };
     const onEnd = () => {
-      const lease = chunks.length > 1 && size >= POOLED_FROM ? BODIES.concat(chunks, size) : undefined;
+      const lease = chunks.length > 1 && size >= POOLED_FROM ? bodyBuffers.concat(chunks, size) : undefined;
       let bytes = lease?.bytes ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
       try {
         if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);

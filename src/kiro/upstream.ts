@@ -6,7 +6,7 @@ import { countAllTokensAsync } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
 import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo, SearchResult } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
-import { BodyBuffers, POOLED_FROM } from '../buffers.js';
+import { bodyBuffers, POOLED_FROM } from '../buffers.js';
 import { KiroEndpoints, sendsProfile, type KiroHostTemplates } from './endpoints.js';
 import { mapKiroHttpError, mapTransportError } from './errors.js';
 import { decodeFrame, MessageFramer } from './eventstream.js';
@@ -64,7 +64,6 @@ export class KiroUpstream implements ChatUpstream {
   /** A retried request is built for Kiro once. */
   private readonly built = new WeakMap<ChatRequest, BuiltKiroRequest>();
   private readonly builtWithoutThinking = new WeakMap<ChatRequest, BuiltKiroRequest>();
-  private readonly bodies = new BodyBuffers();
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.endpoints = new KiroEndpoints(options.hosts);
@@ -320,7 +319,7 @@ export class KiroUpstream implements ChatUpstream {
     const profileArn = credentials.profileArn && sendsProfile(credentials) ? credentials.profileArn : undefined;
     const bytes = kiroBodyBytes(built, profileArn);
     // A large body is written piece by piece into a reused buffer, a small one sent as a string.
-    const lease = bytes >= POOLED_FROM ? this.bodies.take(bytes) : undefined;
+    const lease = bytes >= POOLED_FROM ? bodyBuffers.take(bytes) : undefined;
     if (lease) writeKiroBody(built, profileArn, lease.bytes);
     try {
       const response = await request(this.endpoints.chat(credentials), {
