@@ -11,8 +11,7 @@ import {
   mergeAdjacentTurns,
   toTurns,
   type Turn,
-  withProfileArn,
-  kiroBodyBytes,
+  toKiroPayload,
   writeKiroBody,
 } from '../src/kiro/request.js';
 import { findViolation } from '../src/simulator/strict.js';
@@ -57,28 +56,38 @@ describe('Kiro request: each rule alone', () => {
 });
 
 describe('Kiro request: whole bodies', () => {
-  it('adds the account\'s profile ARN to the ready JSON exactly as serialising the body with it would', () => {
-    const { conversationId } = options;
-    const arn = 'arn:aws:codewhisperer:us-east-1:123456789012:profile/"quoted"\\';
-    const built = buildKiroRequest(request({ messages: [{ role: 'user', content: text('Hi "there"') }] }), { conversationId });
-    assert.deepEqual(JSON.parse(withProfileArn(built, arn)), { ...built.body, profileArn: arn });
-    const withArn = buildKiroRequest(request({ messages: [{ role: 'user', content: text('Hi') }] }), options);
-    assert.equal(withProfileArn(withArn, arn), withArn.json, 'a body that has its ARN keeps it');
-  });
-
-  it('writes into a buffer, piece by piece, the same bytes as the JSON string, with or without the ARN', () => {
+  it('sends the ready JSON with the account\'s profile ARN added exactly as serialising the body with it would, as a string or from a reused buffer', () => {
     const arn = 'arn:aws:codewhisperer:us-east-1:123456789012:profile/"quoted"\\';
     const long = 'ünïcode 漢字 😀 "quoted" \\ '.repeat(2000);
-    const built = buildKiroRequest(request({ messages: [{ role: 'user', content: text(long) }, { role: 'assistant', content: text('ok') }, { role: 'user', content: text('again') }] }), { conversationId: options.conversationId });
-    for (const [profileArn, expected] of [[undefined, built.json], [arn, withProfileArn(built, arn)]] as const) {
-      const bytes = kiroBodyBytes(built, profileArn);
-      assert.equal(bytes, Buffer.byteLength(expected));
-      const target = Buffer.alloc(bytes + 10);
-      assert.equal(writeKiroBody(built, profileArn, target), bytes);
-      assert.equal(target.subarray(0, bytes).toString('utf8'), expected);
+    const lent: Buffer[] = [];
+    const take = (bytes: number) => {
+      const buffer = Buffer.alloc(bytes + 7);
+      return { bytes: buffer.subarray(0, bytes), release: () => void lent.push(buffer) };
+    };
+    for (const content of ['Hi "there"', long]) {
+      const built = buildKiroRequest(request({ messages: [{ role: 'user', content: text(content) }, { role: 'assistant', content: text('ok') }, { role: 'user', content: text('again') }] }), { conversationId: options.conversationId });
+      assert.equal(built.bytes, Buffer.byteLength(built.json));
+      const target = Buffer.alloc(built.bytes + 10);
+      assert.equal(writeKiroBody(built, target), built.bytes);
+      assert.equal(target.subarray(0, built.bytes).toString('utf8'), built.json, 'written piece by piece: the bytes of the JSON string');
+      for (const pooled of [false, true]) {
+        const payload = toKiroPayload(built, pooled ? take : undefined);
+        const asText = (body: Buffer | string) => (typeof body === 'string' ? body : body.toString('utf8'));
+        assert.equal(asText(payload.body(undefined)), built.json);
+        // One account's ARN, then another's (a retry on the next account): each exactly as JSON.stringify would have it.
+        for (const profileArn of [arn, 'arn:aws:codewhisperer:eu-central-1:1:profile/X']) {
+          const body = payload.body(profileArn);
+          assert.equal(typeof body === 'string', !pooled);
+          assert.equal(asText(body), JSON.stringify({ ...built.body, profileArn }));
+        }
+        payload.release();
+        assert.equal(payload.released, pooled, 'only a reused buffer is given back; a string stays for a retry');
+        if (pooled) assert.throws(() => payload.body(arn), /released/, 'a released buffer is never sent');
+      }
     }
+    assert.equal(lent.length, 2, 'each reused buffer given back once');
     const withArn = buildKiroRequest(request({ messages: [{ role: 'user', content: text('Hi') }] }), options);
-    assert.equal(kiroBodyBytes(withArn, arn), withArn.bytes, 'a body that has its ARN keeps it');
+    assert.equal(toKiroPayload(withArn, undefined).body(arn), withArn.json, 'a body that has its ARN keeps it');
   });
 
   it('builds example A of kiro-protocol.md §3.4 exactly', () => {

@@ -4,6 +4,7 @@ import type { ResponsesCreateRequest } from '../contract/index.js';
 import { GatewayError } from '../src/chat/errors.js';
 import type { ChatEvent, EventBatch, ModelInfo, Usage } from '../src/chat/types.js';
 import { responsesErrors } from '../src/faces/openai-responses/errors.js';
+import { sseString } from '../src/http/sse.js';
 import { ignoredParameters, inputItems, resolveItems, toChatRequest } from '../src/faces/openai-responses/request.js';
 import { collectResponse, failureCode, failureMessage, outcome, ResponsesStreamEncoder, toResponsesUsage, type BuildOptions, type ResponseFrame } from '../src/faces/openai-responses/response.js';
 import { openCompaction, openReasoning, sealCompaction, sealReasoning } from '../src/faces/openai-responses/sealed.js';
@@ -197,8 +198,8 @@ type Event = { type: string; sequence_number: number; [k: string]: unknown };
 async function streamOf(events: ChatEvent[][], build: BuildOptions = options()): Promise<{ events: Event[]; stored: unknown[] }> {
   const stored: unknown[] = [];
   const encoder = new ResponsesStreamEncoder(frame, build, async (response, internal) => void stored.push({ response, internal }));
-  let text = encoder.start();
-  for (const batch of events) text += await encoder.encode(batch);
+  let text = sseString(encoder.start());
+  for (const batch of events) text += sseString(await encoder.encode(batch));
   const out = text
     .trim()
     .split('\n\n')
@@ -357,7 +358,9 @@ describe('Responses stream: the request echoes written once', () => {
     const odd = 'Instructions with "quotes", \\ backslashes, $& and $1, a NUL \u0000, 漢字 and 😀; ' + 'x'.repeat(60_000);
     const echoing: ResponseFrame = { ...frame, instructions: odd, tools: [{ type: 'function', name: 'run', description: '$`$\'', parameters: { type: 'object' }, strict: null }] as ResponseFrame['tools'] };
     const encoder = new ResponsesStreamEncoder(echoing, options(), async () => undefined);
-    const text = encoder.start() + (await encoder.encode([{ type: 'text', text: `the placeholder's look-alike: \u0000ki2api-echo-` }, finish()]));
+    const started = encoder.start();
+    assert.ok(typeof started !== 'string' && started.some((piece) => typeof piece !== 'string'), 'the echoes go out as ready bytes');
+    const text = sseString(started) + sseString(await encoder.encode([{ type: 'text', text: `the placeholder's look-alike: \u0000ki2api-echo-` }, finish()]));
     const events = text
       .trim()
       .split('\n\n')

@@ -433,3 +433,21 @@ export async function countAllTokensAsync(texts: readonly string[]): Promise<num
   for (const text of texts) total += await turns.countCached(text);
   return total;
 }
+
+/**
+ * The tokens of all `texts` (as countAllTokensAsync), in two steps: long texts the cache knows are
+ * summed now and let go; the others are kept and counted when the count is first asked for. A
+ * request keeps its count while it streams: this way a session's request, whose texts are all
+ * known but the newest, keeps next to nothing.
+ */
+export function promptCounter(texts: readonly string[]): () => Promise<number> {
+  let known = 0;
+  const rest: string[] = [];
+  for (const text of texts) {
+    const tokens = text.length < CACHE_FROM ? undefined : counted.get(text);
+    if (tokens === undefined) rest.push(text);
+    else known += tokens;
+  }
+  let total: Promise<number> | undefined;
+  return () => (total ??= rest.length === 0 ? Promise.resolve(known) : countAllTokensAsync(rest).then((tokens) => known + tokens));
+}

@@ -1,6 +1,26 @@
 import { Readable } from 'node:stream';
 import type { Response } from 'express';
 
+/**
+ * Ready server-sent event text: a string, or pieces some of which are bytes already encoded —
+ * what a stream repeats, such as the Responses echoes of an agent's 75 KB of instructions and
+ * tools, is encoded once and written from the same bytes every time.
+ */
+export type SseText = string | readonly (string | Uint8Array)[];
+
+/** `a` then `b`, as one SseText. */
+export function joinSse(a: SseText, b: SseText): SseText {
+  if (typeof a === 'string' && typeof b === 'string') return a + b;
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return [...(typeof a === 'string' ? [a] : a), ...(typeof b === 'string' ? [b] : b)];
+}
+
+/** The SseText as one string (for what is not streamed, and for tests). */
+export function sseString(text: SseText): string {
+  return typeof text === 'string' ? text : text.map((piece) => (typeof piece === 'string' ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('utf8'))).join('');
+}
+
 export interface SseOptions {
   /** Send `keepAliveText` after this long without any other write. */
   keepAliveMs: number;
@@ -37,7 +57,7 @@ class DirectSseBody extends Readable {
  * keep-alives. If the client goes away, `onClientClose` runs (to abort the upstream) and nothing
  * more is written. A client that asked for `Connection: close` gets it after the stream.
  */
-export function sseBody(res: Response, sseText: AsyncIterable<string>, options: SseOptions, onClientClose: () => void): Readable {
+export function sseBody(res: Response, sseText: AsyncIterable<SseText>, options: SseOptions, onClientClose: () => void): Readable {
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
   if (!/\bclose\b/i.test(String(res.req.headers.connection ?? ''))) res.setHeader('connection', 'keep-alive');
@@ -45,9 +65,17 @@ export function sseBody(res: Response, sseText: AsyncIterable<string>, options: 
 
   let closed = false;
   let lastWrite = 0;
-  const write = async (text: string) => {
+  const write = async (text: SseText) => {
     lastWrite = performance.now();
-    if (res.write(text)) return;
+    let room = true;
+    if (typeof text === 'string') room = res.write(text);
+    else {
+      // The pieces leave in one write to the socket.
+      res.cork();
+      for (const piece of text) room = res.write(piece);
+      res.uncork();
+    }
+    if (room) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         res.off('drain', done).off('close', done);

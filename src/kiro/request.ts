@@ -2,6 +2,7 @@ import { GatewayError } from '../chat/errors.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../chat/json-depth.js';
 import type { ChatMessage, ChatRequest, ContentPart, PastReasoning, TextPart, ToolChoice } from '../chat/types.js';
 import { thinkingPrompt } from './thinking.js';
+import type { BodyLease } from '../buffers.js';
 import { ToolNameMap } from './tool-names.js';
 import type {
   KiroHistoryEntry,
@@ -425,30 +426,69 @@ function assemble(turns: readonly Turn[], tools: KiroTool[] | undefined, request
   return body;
 }
 
-/**
- * The built body's JSON with the account's profile ARN added: the body is built once per request,
- * before an account is chosen, and re-serialising a long conversation per attempt would cost more
- * than this splice.
- */
-export function withProfileArn(built: BuiltKiroRequest, profileArn: string): string {
-  if (built.body.profileArn !== undefined) return built.json;
-  return `${built.json.slice(0, -1)}${arnTail(profileArn)}`;
-}
-
 /** What replaces the body's closing brace to add the profile ARN (ASCII: a character is a byte). */
 const arnTail = (profileArn: string) => `,"profileArn":${JSON.stringify(profileArn)}}`;
 
-/** The UTF-8 length of the body sent with `profileArn` (undefined: as built). */
-export function kiroBodyBytes(built: BuiltKiroRequest, profileArn: string | undefined): number {
-  return profileArn === undefined || built.body.profileArn !== undefined ? built.bytes : built.bytes - 1 + arnTail(profileArn).length;
-}
-
-/** Writes the body (with `profileArn`, as kiroBodyBytes counts it) into `target`, piece by piece. */
-export function writeKiroBody(built: BuiltKiroRequest, profileArn: string | undefined, target: Buffer): number {
+/** Writes the body's JSON into `target`, piece by piece; returns the bytes written. */
+export function writeKiroBody(built: BuiltKiroRequest, target: Buffer): number {
   let at = 0;
   for (const piece of built.pieces) at += target.write(piece, at, 'utf8');
-  if (profileArn !== undefined && built.body.profileArn === undefined) at += target.write(arnTail(profileArn), at - 1, 'latin1') - 1;
   return at;
+}
+
+/** Room kept after a pooled body for the profile ARN an account adds (an ARN is ~80 characters). */
+const ARN_ROOM = 1024;
+
+/**
+ * A built body as it is sent: its JSON once, as bytes in a reused buffer (a large body) or as a
+ * string (a small one), with what the answer needs — and not the body itself. A request keeps
+ * this while Kiro is asked, so the body's objects and pieces are garbage the moment it is made,
+ * before the garbage collector would copy them (a long conversation is ~1 MB of them).
+ */
+export interface KiroPayload {
+  readonly toolNames: ToolNameMap;
+  /** Whether the history replays earlier thinking (a refused signature is retried without). */
+  readonly pastThinking: boolean;
+  /** The UTF-8 length of the body as built (without an ARN it lacks). */
+  readonly bytes: number;
+  /** Whether release() gave a reused buffer back: the bytes are gone, and a retry builds again. */
+  readonly released: boolean;
+  /** The body to send, with `profileArn` added unless it has one (undefined: as built). */
+  body(profileArn: string | undefined): Buffer | string;
+  /** Gives a reused buffer back (a string stays); call once nothing refers to what body() returned. */
+  release(): void;
+}
+
+/** The built body as sent (see KiroPayload); `take` lends the reused buffer of a large body. */
+export function toKiroPayload(built: BuiltKiroRequest, take: ((bytes: number) => BodyLease) | undefined): KiroPayload {
+  const { toolNames, bytes } = built;
+  const pastThinking = (built.body.conversationState.history ?? []).some((entry) => 'assistantResponseMessage' in entry && entry.assistantResponseMessage.reasoningContent !== undefined);
+  const hasArn = built.body.profileArn !== undefined;
+  if (!take) {
+    const json = built.json;
+    return { toolNames, pastThinking, bytes, released: false, body: (arn) => (arn === undefined || hasArn ? json : `${json.slice(0, -1)}${arnTail(arn)}`), release: () => undefined };
+  }
+  const lease = take(bytes + ARN_ROOM);
+  writeKiroBody(built, lease.bytes);
+  const payload: KiroPayload = {
+    toolNames,
+    pastThinking,
+    bytes,
+    released: false,
+    body(arn) {
+      if (payload.released) throw new Error('a released Kiro payload was sent');
+      if (arn === undefined || hasArn) return lease.bytes.subarray(0, bytes);
+      const tail = arnTail(arn);
+      // An ARN too long for the room (never a real one) goes as a string.
+      if (tail.length > ARN_ROOM) return `${lease.bytes.toString('utf8', 0, bytes - 1)}${tail}`;
+      return lease.bytes.subarray(0, bytes - 1 + lease.bytes.write(tail, bytes - 1, 'latin1'));
+    },
+    release() {
+      (payload as { released: boolean }).released = true;
+      lease.release();
+    },
+  };
+  return payload;
 }
 
 const turnBytes = (turn: Turn): number => Buffer.byteLength(JSON.stringify(turn));

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { request, type Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../chat/errors.js';
-import { countAllTokensAsync } from '../chat/tokens.js';
+import { promptCounter } from '../chat/tokens.js';
 import { RequestTrace } from '../chat/trace.js';
 import type { AccountStatus, ChatEvent, ChatRequest, ChatUpstream, CredentialStatus, EventBatch, ModelInfo, SearchResult } from '../chat/types.js';
 import type { AccountLease, CredentialProvider, KiroCredentials } from '../credentials/types.js';
@@ -14,7 +14,7 @@ import { KiroEventTranslator } from './events.js';
 import { kiroHeaders } from './headers.js';
 import { AccountInsights, type SharedFigures } from './insights.js';
 import type { Logger } from '../logger.js';
-import { buildKiroRequest, kiroBodyBytes, kiroPromptParts, withProfileArn, writeKiroBody, type BuiltKiroRequest } from './request.js';
+import { buildKiroRequest, kiroPromptParts, toKiroPayload, type BuiltKiroRequest, type KiroPayload } from './request.js';
 
 export interface ResilienceOptions {
   /** Give up (and maybe retry) when Kiro has not started answering in this long. */
@@ -40,6 +40,12 @@ export interface KiroUpstreamOptions extends ResilienceOptions {
 
 type ResponseBody = Dispatcher.ResponseData['body'];
 
+/** A request ready for Kiro: the bytes to send, and the prompt's count, shared by every attempt. */
+interface Prepared {
+  payload: KiroPayload;
+  promptTokens: () => Promise<number>;
+}
+
 /** How one exchange with one account ended, short of success. */
 type Rejection = { kind: 'rejected'; error: GatewayError };
 type Accepted = { kind: 'events'; events: AsyncIterable<EventBatch> };
@@ -61,9 +67,9 @@ export class KiroUpstream implements ChatUpstream {
   readonly insights: AccountInsights;
   private readonly endpoints: KiroEndpoints;
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
-  /** A retried request is built for Kiro once. */
-  private readonly built = new WeakMap<ChatRequest, BuiltKiroRequest>();
-  private readonly builtWithoutThinking = new WeakMap<ChatRequest, BuiltKiroRequest>();
+  /** A retried request is built for Kiro once (again only once Kiro has read its bytes). */
+  private readonly prepared = new WeakMap<ChatRequest, Prepared>();
+  private readonly preparedWithoutThinking = new WeakMap<ChatRequest, Prepared>();
 
   constructor(private readonly options: KiroUpstreamOptions) {
     this.endpoints = new KiroEndpoints(options.hosts);
@@ -100,7 +106,7 @@ export class KiroUpstream implements ChatUpstream {
    * retried or answered as a plain HTTP error.
    */
   async stream(chatRequest: ChatRequest, signal: AbortSignal, trace = new RequestTrace()): Promise<AsyncIterable<EventBatch>> {
-    return this.withAccounts(chatRequest, this.build(chatRequest), signal, trace);
+    return this.withAccounts(chatRequest, this.prepare(chatRequest), signal, trace);
   }
 
   /**
@@ -144,22 +150,35 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   async countTokens(chatRequest: ChatRequest): Promise<number> {
-    return countAllTokensAsync(kiroPromptParts(this.build(chatRequest).body));
+    const prepared = this.prepared.get(chatRequest);
+    // Counting alone (count_tokens) needs no bytes to send.
+    return (prepared?.promptTokens ?? promptCounter(kiroPromptParts(this.build(chatRequest, true).body)))();
   }
 
-  /** The Kiro body for a request, built once however often it is sent or counted. */
-  private build(chatRequest: ChatRequest, replayThinking = true): BuiltKiroRequest {
-    const cache = replayThinking ? this.built : this.builtWithoutThinking;
-    let built = cache.get(chatRequest);
-    if (!built) {
-      built = buildKiroRequest(chatRequest, {
-        conversationId: chatRequest.session ? conversationIdFor(chatRequest.session) : randomUUID(),
-        thinking: this.thinkingOf(chatRequest.upstreamModel),
-        replayThinking,
-      });
-      cache.set(chatRequest, built);
-    }
-    return built;
+  private build(chatRequest: ChatRequest, replayThinking: boolean): BuiltKiroRequest {
+    return buildKiroRequest(chatRequest, {
+      conversationId: chatRequest.session ? conversationIdFor(chatRequest.session) : randomUUID(),
+      thinking: this.thinkingOf(chatRequest.upstreamModel),
+      replayThinking,
+    });
+  }
+
+  /**
+   * The request as sent to Kiro, built once however often it is sent or counted, and built again
+   * only when a retry comes after Kiro read (and the gateway let go of) its bytes. What it keeps is
+   * the bytes and the prompt's count, not the body: see KiroPayload.
+   */
+  private prepare(chatRequest: ChatRequest, replayThinking = true): Prepared {
+    const cache = replayThinking ? this.prepared : this.preparedWithoutThinking;
+    const known = cache.get(chatRequest);
+    if (known && !known.payload.released) return known;
+    const built = this.build(chatRequest, replayThinking);
+    const prepared = {
+      payload: toKiroPayload(built, built.bytes >= POOLED_FROM ? (bytes) => bodyBuffers.take(bytes) : undefined),
+      promptTokens: known?.promptTokens ?? promptCounter(kiroPromptParts(built.body)),
+    };
+    cache.set(chatRequest, prepared);
+    return prepared;
   }
 
   private thinkingOf(upstreamModel: string): 'native' | 'tags' {
@@ -171,7 +190,7 @@ export class KiroUpstream implements ChatUpstream {
    * and a second 403 rest that account and move on to the next, so the client only sees an error
    * when no account can serve.
    */
-  private async withAccounts(chatRequest: ChatRequest, built: BuiltKiroRequest, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {
+  private async withAccounts(chatRequest: ChatRequest, built: Prepared, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {
     const tried = new Set<string>();
     let lastError: GatewayError | undefined;
     const model = chatRequest.upstreamModel;
@@ -226,7 +245,7 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   /** One account, one request (plus one retry after a refresh on 403), up to the first event. */
-  private async exchange(lease: AccountLease, chatRequest: ChatRequest, built: BuiltKiroRequest, signal: AbortSignal, trace: RequestTrace): Promise<Accepted | Rejection> {
+  private async exchange(lease: AccountLease, chatRequest: ChatRequest, built: Prepared, signal: AbortSignal, trace: RequestTrace): Promise<Accepted | Rejection> {
     // One signal for the call: the client going away, or Kiro not starting in time. (Linked by
     // hand: AbortSignal.any costs tens of microseconds per call in Node 20.)
     const call = new AbortController();
@@ -258,10 +277,10 @@ export class KiroUpstream implements ChatUpstream {
         }
       }
       let text = response.statusCode === 200 ? '' : await trace.waitFor(response.body.text().catch(() => ''));
-      if (response.statusCode === 400 && /THINKING_SIGNATURE_INVALID/.test(text) && hasPastThinking(built)) {
+      if (response.statusCode === 400 && /THINKING_SIGNATURE_INVALID/.test(text) && built.payload.pastThinking) {
         // Kiro did not take a signature the client sent back (one from another gateway, or the
         // official API): the same request without earlier thinking, once.
-        built = this.build(chatRequest, false);
+        built = this.prepare(chatRequest, false);
         response = await trace.waitFor(this.send(built, credentials, callSignal));
         text = response.statusCode === 200 ? '' : await trace.waitFor(response.body.text().catch(() => ''));
       }
@@ -315,22 +334,18 @@ export class KiroUpstream implements ChatUpstream {
     return breaker;
   }
 
-  private async send(built: BuiltKiroRequest, credentials: KiroCredentials, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  private async send({ payload }: Prepared, credentials: KiroCredentials, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
     const profileArn = credentials.profileArn && sendsProfile(credentials) ? credentials.profileArn : undefined;
-    const bytes = kiroBodyBytes(built, profileArn);
-    // A large body is written piece by piece into a reused buffer, a small one sent as a string.
-    const lease = bytes >= POOLED_FROM ? bodyBuffers.take(bytes) : undefined;
-    if (lease) writeKiroBody(built, profileArn, lease.bytes);
     try {
       const response = await request(this.endpoints.chat(credentials), {
         method: 'POST',
         headers: kiroHeaders(credentials.accessToken, credentials.fingerprint),
-        body: lease?.bytes ?? (profileArn ? withProfileArn(built, profileArn) : built.json),
+        body: payload.body(profileArn),
         dispatcher: this.options.dispatcher,
         signal,
       });
-      // Kiro answers 200 only once it has read the whole body: the buffer is free again.
-      if (response.statusCode === 200) lease?.release();
+      // Kiro answers 200 only once it has read the whole body: a reused buffer is free again.
+      if (response.statusCode === 200) payload.release();
       return response;
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
@@ -338,12 +353,10 @@ export class KiroUpstream implements ChatUpstream {
     }
   }
 
-  private translator(chatRequest: ChatRequest, built: BuiltKiroRequest): KiroEventTranslator {
-    // Counted at the end, from the body alone: the open stream keeps no copy of the request's JSON.
-    const { body } = built;
+  private translator(chatRequest: ChatRequest, { payload, promptTokens }: Prepared): KiroEventTranslator {
     return new KiroEventTranslator({
-      promptTokens: () => countAllTokensAsync(kiroPromptParts(body)),
-      toolNames: built.toolNames,
+      promptTokens,
+      toolNames: payload.toolNames,
       ...(chatRequest.reasoning && { thinking: this.thinkingOf(chatRequest.upstreamModel) }),
       limits: {
         ...(chatRequest.stop && { stop: chatRequest.stop }),
@@ -438,7 +451,6 @@ export function conversationIdFor(session: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-const hasPastThinking = (built: BuiltKiroRequest): boolean => (built.body.conversationState.history ?? []).some((entry) => 'assistantResponseMessage' in entry && entry.assistantResponseMessage.reasoningContent !== undefined);
 
 /** `first` (an already-read result of `rest`) followed by the rest, without another generator layer. */
 function prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncIterable<T> {

@@ -6,7 +6,7 @@ import type { RequestTrace } from '../chat/trace.js';
 import type { ChatRequest, ChatUpstream, EventBatch } from '../chat/types.js';
 import { asGatewayError, faceErrorsOf } from '../http/errors.js';
 import { clientSignal, traceOf } from '../http/observe.js';
-import { sseBody } from '../http/sse.js';
+import { joinSse, sseBody, type SseText } from '../http/sse.js';
 import type { Logger } from '../logger.js';
 import { isDirectSearch, searchingAnswer, withWebSearchTool, type WebSearchOptions } from './web-search.js';
 
@@ -44,8 +44,8 @@ export interface Answer {
 /** How a face writes its stream. */
 export interface SseEncoder {
   /** Text before the first batch (OpenAI's role chunk, Anthropic's message_start, which may wait for a count). */
-  start(): string | Promise<string>;
-  encode(batch: EventBatch): string | Promise<string>;
+  start(): SseText | Promise<SseText>;
+  encode(batch: EventBatch): SseText | Promise<SseText>;
   /** The face's in-band error, when the encoder knows more than the face's errors do (the response so far). */
   error?(error: GatewayError): string;
   /** What keeps a silent stream alive. */
@@ -161,12 +161,12 @@ export class Orchestrator {
   /** The body of a streamed answer, in the face's own event format. */
   sse(res: Response, answer: Answer, encoder: SseEncoder): Readable {
     async function* text() {
-      let pending = await encoder.start();
+      let pending: SseText = await encoder.start();
       for await (const batch of answer.events) {
-        yield pending + (await encoder.encode(batch));
+        yield joinSse(pending, await encoder.encode(batch));
         pending = '';
       }
-      if (pending) yield pending;
+      if (pending.length > 0) yield pending;
     }
     return sseBody(
       res,

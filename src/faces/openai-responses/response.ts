@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Response, ResponseOutputItem } from '../../../contract/index.js';
 import type { GatewayError } from '../../chat/errors.js';
 import type { ChatEvent, EventBatch, Usage } from '../../chat/types.js';
+import { sseString, type SseText } from '../../http/sse.js';
 import type { SseEncoder } from '../../orchestrator/answer.js';
 import { newItemId } from './request.js';
 import { sealReasoning } from './sealed.js';
@@ -258,12 +260,25 @@ const ECHOED = ['instructions', 'tools'] as const;
 /** Stands in for an echo while its snapshot is stringified; no text a client sends holds it (NUL and a per-process random part). */
 const PLACEHOLDER = `\u0000ki2api-echo-${randomBytes(8).toString('hex')}-`;
 
+/**
+ * Echoes as UTF-8, by their JSON: a session sends the same instructions and tools every turn, and
+ * each of its streams writes them three times. Encoding 75 KB of mostly two-byte text costs more
+ * than the rest of the stream; looking it up costs a comparison.
+ */
+const echoBytes = new LRUCache<string, Buffer>({ max: 256, maxSize: 16 * 1024 * 1024, sizeCalculation: (bytes) => Math.max(1, bytes.length) });
+
+function encodedEcho(json: string): Buffer {
+  let bytes = echoBytes.get(json);
+  if (!bytes) echoBytes.set(json, (bytes = Buffer.from(json)));
+  return bytes;
+}
+
 /** Writes the Responses stream. `onFinished` stores the response before the terminal event goes out. */
 export class ResponsesStreamEncoder implements SseEncoder {
   readonly keepAlive = ': keep-alive\n\n';
   readonly end = '';
   private sequence = 0;
-  private out = '';
+  private out: (string | Uint8Array)[] = [];
   private summary = '';
   private readonly builder: OutputBuilder;
 
@@ -279,47 +294,56 @@ export class ResponsesStreamEncoder implements SseEncoder {
 
   /**
    * The frame's echoes of the request — `instructions` and `tools`, which for Codex or a Claude
-   * Code-sized prompt are 50–100 KB — serialised once: every response snapshot in the stream
-   * (created, in_progress, completed) carries them, and stringifying them each time was most of
-   * what the Responses stream cost on agent-sized requests.
+   * Code-sized prompt are 50–100 KB — serialised and encoded once: every response snapshot in the
+   * stream (created, in_progress, completed) carries them, and stringifying them each time was most
+   * of what the Responses stream cost on agent-sized requests.
    */
-  private readonly echoes = new Map<string, string>();
+  private readonly echoes = new Map<string, Buffer>();
 
   private write(type: string, data: Record<string, unknown>): void {
     const response = data.response as Record<string, unknown> | undefined;
     if (!response) {
-      this.out += `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...data })}\n\n`;
+      this.out.push(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...data })}\n\n`);
       return;
     }
-    // Placeholders stand in for the echoes, then the ready JSON replaces them.
+    // Placeholders stand in for the echoes; the text is cut where they are and the echoes' bytes go between.
     const light: Record<string, unknown> = { ...response };
-    const used: [string, string][] = [];
+    const used: [string, Buffer][] = [];
     for (const key of ECHOED) {
       if (response[key] === undefined || response[key] !== (this.frame as Record<string, unknown>)[key]) continue;
-      let json = this.echoes.get(key);
-      if (json === undefined) this.echoes.set(key, (json = JSON.stringify(response[key])));
+      let bytes = this.echoes.get(key);
+      if (bytes === undefined) this.echoes.set(key, (bytes = encodedEcho(JSON.stringify(response[key]))));
       const placeholder = `${PLACEHOLDER}${key}`;
       light[key] = placeholder;
-      used.push([JSON.stringify(placeholder), json]);
+      used.push([JSON.stringify(placeholder), bytes]);
     }
-    let text = JSON.stringify({ type, sequence_number: this.sequence++, ...data, response: light });
-    for (const [placeholder, json] of used) text = text.replace(placeholder, () => json);
-    this.out += `event: ${type}\ndata: ${text}\n\n`;
+    const text = `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...data, response: light })}\n\n`;
+    let from = 0;
+    for (const [at, placeholder, bytes] of used.map(([placeholder, bytes]) => [text.indexOf(placeholder), placeholder, bytes] as const).sort((a, b) => a[0] - b[0])) {
+      this.out.push(text.slice(from, at), bytes);
+      from = at + placeholder.length;
+    }
+    this.out.push(from === 0 ? text : text.slice(from));
+  }
+
+  /** What was written since the last call, as one string where it is all text. */
+  private taken(): SseText {
+    const out = this.out;
+    this.out = [];
+    return out.every((piece) => typeof piece === 'string') ? out.join('') : out;
   }
 
   private snapshot(): Response {
     return { ...this.frame, status: 'in_progress', completed_at: null, error: null, incomplete_details: null, output: [] };
   }
 
-  start(): string {
-    this.out = '';
+  start(): SseText {
     this.write('response.created', { response: this.snapshot() });
     this.write('response.in_progress', { response: this.snapshot() });
-    return this.out;
+    return this.taken();
   }
 
-  async encode(batch: EventBatch): Promise<string> {
-    this.out = '';
+  async encode(batch: EventBatch): Promise<SseText> {
     for (const event of batch) {
       if (!this.compact) this.builder.add(event);
       else if (event.type === 'text') this.summary += event.text;
@@ -332,14 +356,14 @@ export class ResponsesStreamEncoder implements SseEncoder {
         this.write(response.status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
       }
     }
-    return this.out;
+    return this.taken();
   }
 
   /** A failure after the stream began: response.failed, with the code Codex acts on. */
   error(error: GatewayError): string {
-    this.out = '';
+    this.out = [];
     this.write('response.failed', { response: { ...this.snapshot(), status: 'failed', error: { code: failureCode(error), message: failureMessage(error) }, output: this.builder.completed().map((item) => this.builder.shown(item)) } });
-    return this.out;
+    return sseString(this.taken());
   }
 }
 
