@@ -432,7 +432,7 @@ async function main() {
       ['first streamed byte ≤ passthrough + 0.5 ms', `${ms(ttfb.gateway! - ttfb.passthrough!)} later`, ttfb.gateway! <= ttfb.passthrough! + 0.5],
       ['< 150 MB resident with 1,000 open streams', mb(memory.open), memory.open < 150 * 1024 * 1024],
       ['< 150 MB resident with 1,000 streams open and flowing', mb(flowing.open), flowing.open < 150 * 1024 * 1024],
-      ['back within 20 MB of idle a minute after', `${mb(rested - flowing.idle)} above idle`, rested - flowing.idle < 20 * 1024 * 1024],
+      ['back within 20 MB of idle a minute after', rested >= flowing.idle ? `${mb(rested - flowing.idle)} above idle` : `${mb(flowing.idle - rested)} below idle`, rested - flowing.idle < 20 * 1024 * 1024],
       ...agentResults.goals,
     ] as const;
 
