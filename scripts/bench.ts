@@ -8,7 +8,7 @@ import { Agent, request } from 'undici';
 import { buildKiroRequest } from '../src/kiro/request.js';
 import { VERSION } from '../src/version.js';
 import { soak, soakReport } from './bench/soak.js';
-import { COLD_VARIANTS, FACES, hasWrk, kiroBodyOf, variant, wrk } from './bench/agents.js';
+import { coldVariants, FACES, hasWrk, kiroBodyOf, variant, wrk } from './bench/agents.js';
 import { captureClaudeCode } from './bench/capture.js';
 import { micro } from './bench/micro.js';
 
@@ -201,7 +201,7 @@ interface AgentRow {
  * Agent-sized requests on every face (wrk, c=4, interleaved rounds): the gateway's CPU per request
  * against the passthrough's, forwarding the Kiro body the gateway would build. Warm: one body
  * again and again (the caches hit, as in a real session, where all but the newest turn repeat);
- * cold: 64 variants in turn, nothing cached.
+ * cold: variants in turn, so many that nothing is cached.
  */
 async function agentScenarios(gateway: { url: string; pid: number }, pass: { url: string; pid: number }, log: (line: string) => void): Promise<{ rows: AgentRow[]; claudeCode: string }> {
   const sizes = [115_000, 415_000];
@@ -212,7 +212,7 @@ async function agentScenarios(gateway: { url: string; pid: number }, pass: { url
   const rounds = Number(process.env.BENCH_AGENT_ROUNDS ?? 3);
   for (const size of sizes) {
     const anthropic = JSON.parse(captured.bodies.get(size)!) as Record<string, unknown>;
-    const variants = Array.from({ length: COLD_VARIANTS }, (_, k) => variant(anthropic, `v${k}-${Date.now()}`) as Record<string, unknown>);
+    const variants = Array.from({ length: coldVariants(captured.bodies.get(size)!.length) }, (_, k) => variant(anthropic, `v${k}-${Date.now()}`) as Record<string, unknown>);
     const kiro = { warm: [await kiroBodyOf(anthropic, arn)], cold: await Promise.all(variants.map((v) => kiroBodyOf(v, arn))) };
     for (const face of FACES) {
       for (const mode of ['warm', 'cold'] as const) {
@@ -318,7 +318,7 @@ async function main() {
     const text = [
       '## Agent-sized requests and the wrk floors',
       '',
-      `Load from wrk (Debian's, one thread on core 1, beside the simulator). Agent bodies are what ${agents.claudeCode} really sent through the gateway (captured into bench/raw/), the same conversation in Chat Completions and Responses shape, at c=4; the passthrough forwards the Kiro body the gateway builds from it. Warm sends one body again and again (as a session does: all but the newest turn repeat); cold sends 64 variants in turn with every text changed, so no cache hits. Medians of ${process.env.BENCH_AGENT_ROUNDS ?? 3} interleaved rounds of ${SECONDS} s.`,
+      `Load from wrk (Debian's, one thread on core 1, beside the simulator). Agent bodies are what ${agents.claudeCode} really sent through the gateway (captured into bench/raw/), the same conversation in Chat Completions and Responses shape, at c=4; the passthrough forwards the Kiro body the gateway builds from it. Warm sends one body again and again (as a session does: all but the newest turn repeat); cold sends variants in turn with every text changed, so many (twice the gateway's largest cache) that no cache hits. Medians of ${process.env.BENCH_AGENT_ROUNDS ?? 3} interleaved rounds of ${SECONDS} s.`,
       '',
       '| scenario | gateway CPU per request | passthrough CPU per request | ratio | gateway req/s | passthrough req/s | errors |',
       '|---|---|---|---|---|---|---|',

@@ -4,8 +4,8 @@ import { createApp } from './app.js';
 import { ImageFetcher } from './chat/images.js';
 import { ModelCatalog } from './chat/models.js';
 import { warmTokenizer } from './chat/tokens.js';
-import type { ChatUpstream } from './chat/types.js';
-import type { Config } from './config.js';
+import type { ChatUpstream, ModelInfo } from './chat/types.js';
+import { ConfigError, type Config } from './config.js';
 import { discoverAccounts } from './credentials/discovery.js';
 import { CompletionCache } from './faces/openai-chat/cache.js';
 import { RedisAnswerCache } from './faces/openai-chat/redis-cache.js';
@@ -74,7 +74,7 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
     ...(redis && { sharedFigures: new RedisFigures(redis) }),
   });
   metrics = new Metrics(() => upstream.accounts(), redis?.replica);
-  const catalog = new ModelCatalog(() => upstream.models, config.modelAliases);
+  const catalog = modelCatalog(() => upstream.models, config.modelAliases);
   const images =
     config.imageMaxBytes > 0 && config.imageMaxPerRequest > 0
       ? new ImageFetcher({
@@ -171,4 +171,13 @@ export function createGateway(config: Config, logger: Logger, startedAt = Date.n
       await Promise.all([upstream.close(), images?.close(), redis?.close()]);
     },
   };
+}
+
+/** The models and their aliases; an alias that points at no model is the configuration's fault. */
+function modelCatalog(models: () => readonly ModelInfo[], aliases: Record<string, string>): ModelCatalog {
+  try {
+    return new ModelCatalog(models, aliases);
+  } catch (error) {
+    throw new ConfigError('MODEL_ALIASES', (error as Error).message, 'Point each alias at a model id from GET /v1/models.');
+  }
 }

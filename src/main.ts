@@ -14,13 +14,7 @@ export interface Running {
 
 /** Start the gateway; resolves once it listens. */
 export async function start(config: Config, logger: Logger): Promise<Running> {
-  let gateway;
-  try {
-    gateway = createGateway(config, logger);
-  } catch (error) {
-    // An alias pointing at an unknown model is a config error too.
-    throw new ConfigError('MODEL_ALIASES', (error as Error).message, 'Point each alias at a model id from GET /v1/models.');
-  }
+  const gateway = createGateway(config, logger);
   // With several replicas, the shared state first: a replica that starts late takes the current tokens.
   await gateway.ready();
   const server = createAppServer(gateway.app, gateway.serverOptions).listen(config.port, config.host);
@@ -119,7 +113,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       logger.fatal(`configuration error — ${error.message}`);
       return exit(2);
     }
-    throw error;
+    // Not the configuration (a broken install, say): said in one line, not as a crash.
+    logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
+    return exit(1);
   }
 }
 

@@ -64,6 +64,13 @@ describe('configuration', () => {
     assert.equal(failed.status, 2);
     assert.match(failed.stderr, /PORT: "abc" is not a whole number/);
   });
+
+  it('the real CLI exits 2 naming MODEL_ALIASES when an alias points at no model', () => {
+    const env = { ...process.env, MODEL_ALIASES: 'fast=no-such-model', PORT: '18979', KIRO_ACCESS_TOKEN: 't', KIRO_ACCOUNTS_DIR: '/nonexistent', LOG_LEVEL: 'info' };
+    const failed = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { encoding: 'utf8', env, timeout: 30_000 });
+    assert.equal(failed.status, 2, failed.stdout + failed.stderr);
+    assert.match(failed.stdout + failed.stderr, /configuration error — MODEL_ALIASES: alias \\"fast\\" points to \\"no-such-model\\"/);
+  });
 });
 
 describe('README', () => {

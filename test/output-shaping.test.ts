@@ -144,6 +144,14 @@ describe('token counting', () => {
     }
   });
 
+  it('gives exactly what the Claude tokenizer gives, on 2,000 random texts of letters, digits and marks from all over Unicode', () => {
+    // The scanner classes each code point as the pattern's \p{L}, \p{N} and \s do: letters and
+    // digits of other scripts, astral ones (surrogate pairs), combining marks, the white space
+    // JS's \s and tiktoken's disagree on, and lone surrogates, which are no class at all.
+    const unicode = [...'aZ é ß Ж ж ω 你 の 한 ١ ٣ ৩ ⅷ ½ ² \u0301\u0308 — … → ’ × ≤ \u00a0\u2003\u3000\u2028\u0085\ufeff', '𐐀', '𠀀', '𑁦', '😀', '👍🏽', '\ud800', '\udc00', "'s", "'ll", ' ', '  ', '\n', '\r\n', '\t'];
+    for (const text of randomTexts(unicode, 2000, 50, 13)) assert.equal(countTokens(text), referenceCount(text), JSON.stringify(text));
+  });
+
   it('gives exactly what the Claude tokenizer gives, on 3,000 random ASCII texts', () => {
     // ASCII takes a hand-written scanner instead of the pattern: contractions, runs of each class,
     // a space before a run, white-space runs before words and at the end, control characters.

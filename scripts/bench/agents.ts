@@ -8,12 +8,17 @@ import { buildKiroRequest } from '../../src/kiro/request.js';
 
 // Agent-sized requests on every face, as wrk sends them: the bodies Claude Code really sent
 // (captured by capture.ts), the same conversation in Chat Completions and Responses shape, and
-// the Kiro body the gateway makes of it for the passthrough. "Cold" sends 64 variants in turn,
-// each text in them prefixed differently, so no cache of the gateway's ever hits.
+// the Kiro body the gateway makes of it for the passthrough. "Cold" sends variants in turn, each
+// text in them prefixed differently, so many that no cache of the gateway's ever hits.
 
 type Json = Record<string, unknown>;
-/** How many different bodies a cold run sends in turn (more than the caches keep). */
-export const COLD_VARIANTS = 64;
+/** The gateway's largest cache: the Responses echo bytes (16 MB); the token counts keep 8 M characters. */
+const LARGEST_CACHE_BYTES = 16 << 20;
+/**
+ * How many different bodies a cold run sends in turn: together twice the largest cache, so each
+ * is long gone from every (least-recently-used) cache when it comes round again.
+ */
+export const coldVariants = (bodyBytes: number) => Math.max(64, Math.ceil((2 * LARGEST_CACHE_BYTES) / bodyBytes));
 
 export const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 

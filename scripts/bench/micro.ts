@@ -2,11 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { BodyBuffers } from '../../src/buffers.js';
 import { parseJsonBytes } from '../../src/http/json-pieces.js';
 import { jsonPieces } from '../../src/kiro/request.js';
+import { getTokenizer } from '@anthropic-ai/tokenizer';
+import { countTokens } from '../../src/chat/tokens.js';
 
 // `npm run bench -- micro`: the hand-written paths for agent-sized bodies against the library
 // calls they replace, in one process, on the requests Claude Code sent (bench/raw/, captured by
 // `npm run bench -- agents`) or, before any capture, on a generated conversation of the same size.
-// The tests (test/json-pieces.test.ts) show they give the same results; this shows what they save.
+// The tests (test/json-pieces.test.ts, the token counting ones in test/output-shaping.test.ts)
+// show they give the same results; this shows what they save.
 
 function generated(bytes: number): Buffer {
   const messages: unknown[] = [];
@@ -45,6 +48,19 @@ export function micro(): void {
       for (const piece of pieces) at += lease.bytes.write(piece, at, 'utf8');
       lease.release();
     });
-    console.log(`  read ${(before / after).toFixed(1)}× faster, send ${(sendBefore / sendAfter).toFixed(1)}× faster\n`);
+    const texts = textsOf(body);
+    const reference = getTokenizer();
+    const countBefore = time('count: @anthropic-ai/tokenizer (WASM)', 20, () => texts.reduce((sum, text) => sum + reference.encode(text.normalize('NFKC'), 'all').length, 0));
+    const countAfter = time('count: countTokens (its piece cache warm)', 20, () => texts.reduce((sum, text) => sum + countTokens(text), 0));
+    console.log(`  read ${(before / after).toFixed(1)}× faster, send ${(sendBefore / sendAfter).toFixed(1)}× faster, count ${(countBefore / countAfter).toFixed(1)}× faster\n`);
+    reference.free();
   }
+}
+
+/** Every string in a request (its texts, and the rest, which is little): what the prompt count reads. */
+function textsOf(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const item of value) textsOf(item, out);
+  else if (value && typeof value === 'object') for (const item of Object.values(value)) textsOf(item, out);
+  return out;
 }
