@@ -564,7 +564,9 @@ export function kiroPromptParts(body: KiroRequestBody): string[] {
   const user = (m: KiroUserInputMessage) => {
     parts.push(m.content);
     for (const result of m.userInputMessageContext?.toolResults ?? []) for (const c of result.content) parts.push(c.text);
-    for (const tool of m.userInputMessageContext?.tools ?? []) parts.push(JSON.stringify(tool.toolSpecification));
+    // A tool's description as it is (the client's string, which the count cache knows from the last
+    // turn), not inside its spec's JSON: that made ~100 KB of new strings per Claude Code request.
+    for (const { toolSpecification: spec } of m.userInputMessageContext?.tools ?? []) parts.push(spec.name, spec.description, JSON.stringify(spec.inputSchema.json));
   };
   for (const entry of body.conversationState.history ?? []) {
     if ('userInputMessage' in entry) user(entry.userInputMessage);
