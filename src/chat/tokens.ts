@@ -503,12 +503,19 @@ export async function countAllTokensAsync(texts: readonly string[]): Promise<num
  */
 export function promptCounter(texts: readonly string[]): () => Promise<number> {
   let known = 0;
-  const rest: string[] = [];
+  let rest: string[] | undefined = [];
   for (const text of texts) {
     const tokens = text.length < CACHE_FROM ? undefined : counted.get(text);
     if (tokens === undefined) rest.push(text);
     else known += tokens;
   }
   let total: Promise<number> | undefined;
-  return () => (total ??= rest.length === 0 ? Promise.resolve(known) : countAllTokensAsync(rest).then((tokens) => known + tokens));
+  return () => {
+    if (rest) {
+      // The texts go with the counting: the counter itself lives as long as its request.
+      total = rest.length === 0 ? Promise.resolve(known) : countAllTokensAsync(rest).then((tokens) => known + tokens);
+      rest = undefined;
+    }
+    return total!;
+  };
 }

@@ -132,3 +132,13 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
   };
 }
 
+
+/**
+ * Lets go of the parsed body once the route has its validated copy. The request object lives as
+ * long as the answer does (a stream, for minutes), and the parsed body is the whole conversation:
+ * kept there, a 400 KB agent request stays on the heap — and is copied by every scavenge — while
+ * Kiro answers.
+ */
+export function releaseBody(req: Request): void {
+  req.body = undefined;
+}

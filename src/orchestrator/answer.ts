@@ -135,20 +135,9 @@ export class Orchestrator {
       res.locals.upstreamError = isGatewayError(error) ? error.kind : 'server';
       throw error;
     };
-    let opened: Promise<AsyncIterable<EventBatch>>;
-    if (tools.webSearch) {
-      const search = tools.webSearch;
-      const searching = withWebSearchTool(request, search);
-      const searcher = (query: string) => {
-        if (!this.options.upstream.webSearch) return Promise.reject(new GatewayError('unavailable', 'This upstream cannot search the web.', { code: 'web_search_unavailable' }));
-        return trace.waitFor(this.options.upstream.webSearch(query, signal, request.session));
-      };
-      // Claude Code's search request is searched at once; any other asks the model first.
-      const first = isDirectSearch(searching, search) ? Promise.resolve(undefined) : this.attempts(searching, signal, trace);
-      opened = first.then((answer) => searchingAnswer(searching, answer, (next) => this.attempts(next, signal, trace), searcher, search)).catch(fromUpstream);
-    } else {
-      opened = this.attempts(request, signal, trace).catch(fromUpstream);
-    }
+    // No closure made here refers to `request`: they live as long as the answer streams, and the
+    // request (the whole conversation) is garbage once the upstream has started answering.
+    const opened = (tools.webSearch ? this.searching(request, tools.webSearch, signal, trace) : this.attempts(request, signal, trace)).catch(fromUpstream);
     let answered = true;
     if (stream) {
       opened.catch(() => undefined);
@@ -188,6 +177,18 @@ export class Orchestrator {
       },
       () => undefined,
     );
+  }
+
+  /** An answer that may search the web (the server tool): searches run through the upstream between the model's turns. */
+  private searching(request: ChatRequest, search: WebSearchOptions, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {
+    const searching = withWebSearchTool(request, search);
+    const searcher = (query: string) => {
+      if (!this.options.upstream.webSearch) return Promise.reject(new GatewayError('unavailable', 'This upstream cannot search the web.', { code: 'web_search_unavailable' }));
+      return trace.waitFor(this.options.upstream.webSearch(query, signal, request.session));
+    };
+    // Claude Code's search request is searched at once; any other asks the model first.
+    const first = isDirectSearch(searching, search) ? Promise.resolve(undefined) : this.attempts(searching, signal, trace);
+    return first.then((answer) => searchingAnswer(searching, answer, (next) => this.attempts(next, signal, trace), searcher, search));
   }
 
   private async attempts(request: ChatRequest, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {

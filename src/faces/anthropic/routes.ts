@@ -5,6 +5,7 @@ import { GatewayError, isGatewayError } from '../../chat/errors.js';
 import type { ImageFetcher, ImageLoader } from '../../chat/images.js';
 import type { ModelCatalog } from '../../chat/models.js';
 import type { ChatRequest, EventBatch, ModelInfo } from '../../chat/types.js';
+import { releaseBody } from '../../http/json-body.js';
 import { clientSignal } from '../../http/observe.js';
 import type { Orchestrator } from '../../orchestrator/answer.js';
 import { promptTooLong } from './errors.js';
@@ -29,6 +30,22 @@ const noDownload: ImageLoader = async () => ({ mediaType: 'image/png', data: '' 
 const IMAGE_TOKENS = 1600;
 
 const imagesIn = (request: ChatRequest): number => request.messages.reduce((n, m) => n + (m.role === 'assistant' ? 0 : m.content.filter((p) => p.type === 'image').length), 0);
+
+/**
+ * The prompt's count, asked for at most once. It holds the request only until it is asked: the
+ * closure lives as long as the answer streams, and the request (the whole conversation) need not.
+ */
+function countOnce(orchestrator: Orchestrator, request: ChatRequest): () => Promise<number> {
+  let unasked: ChatRequest | undefined = request;
+  let counted: Promise<number> | undefined;
+  return () => {
+    if (unasked) {
+      counted = orchestrator.countTokens(unasked);
+      unasked = undefined;
+    }
+    return counted!;
+  };
+}
 
 /** The Anthropic Messages face: Anthropic JSON in, the neutral request to the orchestrator, events out as Anthropic's. */
 export function createMessagesRouter(deps: MessagesFaceDeps) {
@@ -63,8 +80,7 @@ export function createMessagesRouter(deps: MessagesFaceDeps) {
     const betas = ignoredBetas(req.headers['anthropic-beta']);
     if (betas.length > 0) res.setHeader('x-ki2api-ignored-betas', betas.join(','));
 
-    let counted: Promise<number> | undefined;
-    const count = () => (counted ??= deps.orchestrator.countTokens(chat));
+    const count = countOnce(deps.orchestrator, chat);
     const reword = reworded(count, model);
     const answer = await deps.orchestrator.open(res, chat, body.stream === true, server).catch(reword);
     const events = rewordEvents(answer.events, reword);
@@ -84,7 +100,10 @@ export function createMessagesRouter(deps: MessagesFaceDeps) {
   }
 
   return s.router(messagesContract, {
-    createMessage: async ({ body, req, res }) => createMessage(body, req, res),
+    createMessage: async ({ body, req, res }) => {
+      releaseBody(req);
+      return createMessage(body, req, res);
+    },
     countTokens: async ({ body, res }) => {
       res.locals.model = deps.catalog.resolve(body.model)?.id;
       return countTokens(body);

@@ -4,6 +4,7 @@ import { chatContract, type ChatCompletionRequest } from '../../../contract/inde
 import { GatewayError } from '../../chat/errors.js';
 import type { ImageFetcher } from '../../chat/images.js';
 import type { ModelCatalog } from '../../chat/models.js';
+import { releaseBody } from '../../http/json-body.js';
 import { clientSignal } from '../../http/observe.js';
 import type { Orchestrator } from '../../orchestrator/answer.js';
 import type { AnswerCache } from './cache.js';
@@ -51,6 +52,9 @@ export function createChatRouter(deps: ChatFaceDeps) {
   }
 
   return s.router(chatContract, {
-    createChatCompletion: async ({ body, res }) => createChatCompletion(body, res),
+    createChatCompletion: async ({ body, req, res }) => {
+      releaseBody(req);
+      return createChatCompletion(body, res);
+    },
   });
 }

@@ -5,6 +5,7 @@ import { GatewayError } from '../../chat/errors.js';
 import type { ImageFetcher, ImageLoader } from '../../chat/images.js';
 import type { ModelCatalog } from '../../chat/models.js';
 import type { ChatRequest, ModelInfo } from '../../chat/types.js';
+import { releaseBody } from '../../http/json-body.js';
 import { clientSignal } from '../../http/observe.js';
 import type { Orchestrator } from '../../orchestrator/answer.js';
 import { ignoredParameters, inputItems, newItemId, resolveItems, toChatRequest } from './request.js';
@@ -103,6 +104,16 @@ export function createResponsesRouter(deps: ResponsesFaceDeps) {
     return key ? `${clientOf(res)}:${key.slice(0, 200)}` : undefined;
   };
 
+  /**
+   * Stores a finished response with its input. Made apart from createResponse so that its closure
+   * holds only what it stores: it lives as long as the answer streams, and a response that is not
+   * stored need not keep the conversation that long.
+   */
+  const rememberer = (client: string, input: Item[], includeEncrypted: boolean) => async (response: Response, internal: ResponseOutputItem[]) => {
+    await deps.store.put(client, { response: { ...response, output: internal }, input, includeEncrypted });
+  };
+  const forget = async () => undefined;
+
   async function createResponse(body: ResponsesCreateRequest, req: Request, res: ExpressResponse) {
     const model = resolve(body.model);
     res.locals.model = model.id;
@@ -118,10 +129,7 @@ export function createResponsesRouter(deps: ResponsesFaceDeps) {
 
     const frame = frameOf(body, newItemId('resp'), Math.floor(Date.now() / 1000));
     const options = { custom: converted.custom, namespaced: converted.namespaced, includeEncrypted: body.include?.includes('reasoning.encrypted_content') ?? false };
-    const remember = async (response: Response, internal: ResponseOutputItem[]) => {
-      if (body.store === false) return;
-      await deps.store.put(client, { response: { ...response, output: internal }, input: items, includeEncrypted: options.includeEncrypted });
-    };
+    const remember = body.store === false ? forget : rememberer(client, items, options.includeEncrypted);
     const compact = converted.compaction ? compactionItem : undefined;
     const answer = await deps.orchestrator.open(res, chat, body.stream === true, converted.webSearch && !converted.compaction ? { webSearch: converted.webSearch } : {});
     if (!body.stream) {
@@ -151,7 +159,10 @@ export function createResponsesRouter(deps: ResponsesFaceDeps) {
   const notFound = (id: string) => new GatewayError('not_found', `No response found with id '${id}' for this API key (stored responses last RESPONSES_TTL_SECONDS).`, { param: 'id', code: 'response_not_found' });
 
   return s.router(responsesContract, {
-    createResponse: async ({ body, req, res }) => createResponse(body, req, res),
+    createResponse: async ({ body, req, res }) => {
+      releaseBody(req);
+      return createResponse(body, req, res);
+    },
     compactResponse: async ({ body, res }) => compactResponse(body, res),
     getResponse: async ({ params, res }) => {
       const stored = await deps.store.get(clientOf(res), params.id);
