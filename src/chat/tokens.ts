@@ -20,7 +20,7 @@ interface TiktokenTable {
   pat_str: string;
 }
 
-/** Unicode White_Space, which tiktoken's Rust regex means by \\s. JS's \\s adds U+FEFF and lacks U+0085. */
+/** Unicode White_Space, which tiktoken's Rust regex means by \s. JS's \s adds U+FEFF and lacks U+0085. */
 const WHITE_SPACE = '\\t-\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -74,12 +74,12 @@ class MinHeap {
   }
 }
 
-// The pre-tokenizer, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-// (the table's pat_str), as a char-code scanner: the pattern's \\p{L} and \\p{N} classes make it
-// slow to match — 13 ms for the 300 KB of a Claude Code prompt that hold a non-ASCII character —
-// and every match is a new string. The scanner looks each code point's class up in a table, filled
-// from the same classes as the pattern's the first time the code point is seen. The tests check
-// its counts against the reference tokenizer on fixed, random and random-Unicode texts.
+// The pre-tokenizer (the table's pat_str, PATTERN below) as a char-code scanner: the pattern's
+// \p{L} and \p{N} classes make it slow to match — 13 ms for the 300 KB of a Claude Code prompt that
+// hold a non-ASCII character — and every match is a new string. The scanner looks each code
+// point's class up in a table, filled from the same classes as the pattern's the first time the
+// code point is seen. The tests check its counts against the reference tokenizer on fixed, random
+// and random-Unicode texts.
 const LETTER = 1;
 const DIGIT = 2;
 const SPACE = 3;

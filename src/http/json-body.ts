@@ -132,7 +132,6 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
   };
 }
 
-
 /**
  * Lets go of the parsed body once the route has its validated copy. The request object lives as
  * long as the answer does (a stream, for minutes), and the parsed body is the whole conversation:
