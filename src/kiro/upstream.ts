@@ -190,7 +190,7 @@ export class KiroUpstream implements ChatUpstream {
    * and a second 403 rest that account and move on to the next, so the client only sees an error
    * when no account can serve.
    */
-  private async withAccounts(chatRequest: ChatRequest, built: Prepared, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {
+  private async withAccounts(chatRequest: ChatRequest, prepared: Prepared, signal: AbortSignal, trace: RequestTrace): Promise<AsyncIterable<EventBatch>> {
     const tried = new Set<string>();
     let lastError: GatewayError | undefined;
     const model = chatRequest.upstreamModel;
@@ -212,7 +212,7 @@ export class KiroUpstream implements ChatUpstream {
       trace.account = account;
       let outcome: Accepted | Rejection;
       try {
-        outcome = await this.breakerFor(account).execute(() => this.chargedOnce(account, trace, () => this.exchange(lease, chatRequest, built, signal, trace)));
+        outcome = await this.breakerFor(account).execute(() => this.chargedOnce(account, trace, () => this.exchange(lease, chatRequest, prepared, signal, trace)));
       } catch (error) {
         if (error instanceof BrokenCircuitError) {
           lastError = new GatewayError('unavailable', `Kiro kept failing for account ${account}; ki2api pauses requests to it for up to ${Math.ceil(this.options.breakerCooldownMs / 1000)} s.`, {
@@ -245,7 +245,7 @@ export class KiroUpstream implements ChatUpstream {
   }
 
   /** One account, one request (plus one retry after a refresh on 403), up to the first event. */
-  private async exchange(lease: AccountLease, chatRequest: ChatRequest, built: Prepared, signal: AbortSignal, trace: RequestTrace): Promise<Accepted | Rejection> {
+  private async exchange(lease: AccountLease, chatRequest: ChatRequest, prepared: Prepared, signal: AbortSignal, trace: RequestTrace): Promise<Accepted | Rejection> {
     // One signal for the call: the client going away, or Kiro not starting in time. (Linked by
     // hand: AbortSignal.any costs tens of microseconds per call in Node 20.)
     const call = new AbortController();
@@ -260,11 +260,11 @@ export class KiroUpstream implements ChatUpstream {
     }, this.options.firstTokenTimeoutMs);
     try {
       let credentials = lease.credentials;
-      let response = await trace.waitFor(this.send(built, credentials, callSignal));
+      let response = await trace.waitFor(this.send(prepared, credentials, callSignal));
       if (response.statusCode === 403) {
         await response.body.dump();
         credentials = await trace.waitFor(lease.refresh());
-        response = await trace.waitFor(this.send(built, credentials, callSignal));
+        response = await trace.waitFor(this.send(prepared, credentials, callSignal));
         // Refused again with a fresh token: a Builder ID or IdC login the runtime host does not
         // serve. The legacy host does; the account stays there from now on.
         if (response.statusCode === 403) {
@@ -272,16 +272,16 @@ export class KiroUpstream implements ChatUpstream {
           if (moved) {
             await response.body.dump();
             credentials = moved;
-            response = await trace.waitFor(this.send(built, credentials, callSignal));
+            response = await trace.waitFor(this.send(prepared, credentials, callSignal));
           }
         }
       }
       let text = response.statusCode === 200 ? '' : await trace.waitFor(response.body.text().catch(() => ''));
-      if (response.statusCode === 400 && /THINKING_SIGNATURE_INVALID/.test(text) && built.payload.pastThinking) {
+      if (response.statusCode === 400 && /THINKING_SIGNATURE_INVALID/.test(text) && prepared.payload.pastThinking) {
         // Kiro did not take a signature the client sent back (one from another gateway, or the
         // official API): the same request without earlier thinking, once.
-        built = this.prepare(chatRequest, false);
-        response = await trace.waitFor(this.send(built, credentials, callSignal));
+        prepared = this.prepare(chatRequest, false);
+        response = await trace.waitFor(this.send(prepared, credentials, callSignal));
         text = response.statusCode === 200 ? '' : await trace.waitFor(response.body.text().catch(() => ''));
       }
       if (response.statusCode !== 200) {
@@ -289,7 +289,7 @@ export class KiroUpstream implements ChatUpstream {
         if (error.code === 'upstream_token_invalid' || error.code === 'insufficient_quota' || error.code === 'rate_limit_exceeded') return { kind: 'rejected', error };
         throw error;
       }
-      const translator = this.translator(chatRequest, built);
+      const translator = this.translator(chatRequest, prepared);
       const events = this.events(response.body, translator, callSignal, trace, () => signal.removeEventListener('abort', onClientGone));
       const first = await events.next();
       // Counting the prompt waits for the first token, then runs beside the stream.
@@ -450,7 +450,6 @@ export function conversationIdFor(session: string): string {
   const hex = createHash('sha256').update(`ki2api-session:${session}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
-
 
 /** `first` (an already-read result of `rest`) followed by the rest, without another generator layer. */
 function prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncIterable<T> {
